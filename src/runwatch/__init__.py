@@ -1,0 +1,8 @@
+"""runwatch: continuous security monitoring for containers."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("runwatch")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"

@@ -1,0 +1,3 @@
+from runwatch.cli import main
+
+main()

@@ -1,0 +1,71 @@
+"""The `runwatch` command: one Typer app, its global options, and error handling.
+
+Only this package prints to the terminal; a RunwatchError becomes one line on stderr and exit 1
+(with the traceback under --debug).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from runwatch import __version__
+from runwatch.cli.alerts import alerts
+from runwatch.cli.config import config_app
+from runwatch.cli.fields import fields
+from runwatch.cli.run import run
+from runwatch.errors import RunwatchError
+
+err_console = Console(stderr=True, highlight=False)
+
+app = typer.Typer(name="runwatch", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode="rich",
+                  help="Continuous security monitoring for containers.")
+app.command()(run)
+app.command()(alerts)
+app.command()(fields)
+app.add_typer(config_app, name="config")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"runwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+) -> None:
+    """Continuous security monitoring for containers."""
+    _state["debug"] = debug
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app(standalone_mode=False)
+    except RunwatchError as err:
+        if _state["debug"]:
+            logging.getLogger(__name__).exception("runwatch failed")
+        err_console.print(f"[bold red]error:[/bold red] {err}", markup=True, highlight=False)
+        sys.exit(1)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as err:  # click's usage errors arrive here in non-standalone mode
+        from click import ClickException
+        if isinstance(err, ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise

@@ -1,0 +1,319 @@
+"""One typed configuration, read once from `runwatch.yaml`, `RUNWATCH_*` variables and CLI flags.
+
+Precedence, lowest first: defaults, the YAML file, the environment
+(`RUNWATCH_SECTION__KEY=value`, e.g. `RUNWATCH_OUTPUTS__WEBHOOK__URL`), then CLI flags. Every key has
+a default and a comment in `runwatch.example.yaml`; an unknown key, a wrong type or an out-of-range
+value stops start-up with an error that names the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+import msgspec
+import yaml
+
+from runwatch.alerts.model import Priority
+from runwatch.errors import ConfigError
+
+ENV_PREFIX = "RUNWATCH_"
+CONFIG_PATH_VARIABLE = "RUNWATCH_CONFIG"
+DEFAULT_CONFIG_PATHS = (Path("runwatch.yaml"), Path("/etc/runwatch/runwatch.yaml"))
+
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Base of every config section: immutable, unknown keys rejected."""
+
+
+def _check_priority(value: str) -> None:
+    try:
+        Priority.parse(value)
+    except ValueError as err:
+        raise ValueError(f"min_priority: {err}") from None
+
+
+class ProcfsSourceConfig(_Section):
+    enabled: bool = True
+    interval_s: PositiveFloat = 1.0
+    connections: bool = True
+
+
+class SourcesConfig(_Section):
+    procfs: ProcfsSourceConfig = ProcfsSourceConfig()
+
+
+class RulesConfig(_Section):
+    files: list[str] = []
+    rule_matching: Literal["first", "all"] = "first"
+    watch: bool = True
+
+
+class PipelineConfig(_Section):
+    queue_size: Annotated[int, msgspec.Meta(ge=16)] = 20_000
+    batch_size: PositiveInt = 512
+    store_queue_size: Annotated[int, msgspec.Meta(ge=16)] = 100_000
+    shutdown_timeout_s: PositiveFloat = 10.0
+
+
+class RetentionConfig(_Section):
+    max_age_days: PositiveFloat = 7.0
+    max_size_mb: PositiveInt = 1024
+    check_interval_s: PositiveFloat = 60.0
+
+
+class StoreConfig(_Section):
+    url: str = ""
+    events: Literal["all", "none"] = "all"
+    retention: RetentionConfig = RetentionConfig()
+
+    def __post_init__(self) -> None:
+        if self.url and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", self.url):
+            raise ValueError(f"url: expected a sqlite:/// or postgresql:// URL, got {self.url!r}")
+
+
+class StdoutOutputConfig(_Section):
+    enabled: bool = True
+    min_priority: str = "debug"
+    format: Literal["text", "json"] = "text"
+
+    def __post_init__(self) -> None:
+        _check_priority(self.min_priority)
+
+
+class FileOutputConfig(_Section):
+    enabled: bool = False
+    path: str = ""
+    min_priority: str = "debug"
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+
+    def __post_init__(self) -> None:
+        _check_priority(self.min_priority)
+        if self.enabled and not self.path:
+            raise ValueError("path: an enabled file output needs a path")
+
+
+class WebhookOutputConfig(_Section):
+    enabled: bool = False
+    url: str = ""
+    min_priority: str = "debug"
+    headers: dict[str, str] = {}
+    timeout_s: PositiveFloat = 5.0
+    max_retries: Annotated[int, msgspec.Meta(ge=0)] = 5
+    backoff_s: PositiveFloat = 0.5
+    queue_size: Annotated[int, msgspec.Meta(ge=1)] = 10_000
+
+    def __post_init__(self) -> None:
+        _check_priority(self.min_priority)
+        if self.enabled and not re.match(r"^https?://[^/\s]+", self.url):
+            raise ValueError(f"url: expected an http:// or https:// URL, got {self.url!r}")
+
+
+class OutputsConfig(_Section):
+    stdout: StdoutOutputConfig = StdoutOutputConfig()
+    file: FileOutputConfig = FileOutputConfig()
+    webhook: WebhookOutputConfig = WebhookOutputConfig()
+
+
+class Config(_Section):
+    hostname: str = ""
+    data_dir: str = ""
+    listen: str = "127.0.0.1:8080"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    sources: SourcesConfig = SourcesConfig()
+    rules: RulesConfig = RulesConfig()
+    pipeline: PipelineConfig = PipelineConfig()
+    store: StoreConfig = StoreConfig()
+    outputs: OutputsConfig = OutputsConfig()
+
+    def __post_init__(self) -> None:
+        try:
+            parse_listen(self.listen)
+        except ValueError as err:
+            raise ValueError(f"listen: {err}") from None
+
+    @property
+    def resolved_hostname(self) -> str:
+        return self.hostname or socket.gethostname()
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        """The data directory: as configured, else /var/lib/runwatch for root, else the user's."""
+        if self.data_dir:
+            return Path(self.data_dir).expanduser()
+        if os.geteuid() == 0:
+            return Path("/var/lib/runwatch")
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "runwatch"
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store.url or f"sqlite:///{self.resolved_data_dir / 'runwatch.db'}"
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """Split 'host:port' ('[::1]:8080' for IPv6); raises ValueError saying what is expected."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port such as 127.0.0.1:8080, got {listen!r}")
+    return host.strip("[]"), int(port)
+
+
+def find_config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to read: the flag, else $RUNWATCH_CONFIG, else the first default that exists."""
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_PATH_VARIABLE):
+        return Path(environ[CONFIG_PATH_VARIABLE])
+    return next((path for path in DEFAULT_CONFIG_PATHS if path.is_file()), None)
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None,
+                overrides: Mapping[str, object] | None = None) -> Config:
+    """Build the Config from the file at `path` (if any), the environment and flag overrides.
+
+    `overrides` maps dotted keys ('rules.files', 'listen') to values from CLI flags.
+    """
+    environ = os.environ if environ is None else environ
+    origin: dict[str, str] = {}
+    raw = _read_yaml(path) if path is not None else {}
+    for key, value, name in _environment_overrides(environ):
+        _set_dotted(raw, key, value)
+        origin[key] = f"environment variable {name}"
+    for key, value in (overrides or {}).items():
+        _set_dotted(raw, key, value)
+        origin[key] = "command-line flag"
+    try:
+        return msgspec.convert(raw, Config, strict=False)
+    except msgspec.ValidationError as err:
+        raise ConfigError(_explain(str(err), raw, origin)) from err
+
+
+def default_config_text() -> str:
+    """The documented example config, every key with its default and a comment."""
+    return resources.files("runwatch").joinpath("runwatch.example.yaml").read_text()
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
+    try:
+        raw = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from err
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top, got {type(raw).__name__}")
+    return raw
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> list[tuple[str, object, str]]:
+    """RUNWATCH_OUTPUTS__WEBHOOK__URL=... -> ('outputs.webhook.url', '...', name)."""
+    found = []
+    for name, text in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_PATH_VARIABLE:
+            continue
+        key = ".".join(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        value: object = text
+        if text.strip().startswith(("[", "{")):  # lists and mappings are written as YAML flow
+            value = yaml.load(text, Loader=yaml.CSafeLoader)
+        found.append((key, value, name))
+    return found
+
+
+def _set_dotted(raw: dict[str, Any], key: str, value: object) -> None:
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+_MSGSPEC_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<field>[^`]+)`")
+
+
+_KEYED_MESSAGE = re.compile(r"^(?P<key>[a-z_]+): (?P<text>.*)$", re.DOTALL)
+
+
+def _explain(message: str, raw: Mapping[str, Any], origin: Mapping[str, str]) -> str:
+    """Turn msgspec's 'Expected `int`, got `str` - at `$.a.b`' into "a.b: expected int, got 'x'"."""
+    match = _MSGSPEC_PATH.match(message)
+    text = match.group("message") if match else message
+    path = (match.group("path") or "") if match else ""
+    key = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+    unknown = _UNKNOWN_FIELD.search(text)
+    if unknown:
+        key = f"{key}.{unknown.group('field')}".lstrip(".")
+        known = _known_keys(path)
+        text = "unknown key" + (f" (expected one of: {', '.join(known)})" if known else "")
+    else:
+        keyed = _KEYED_MESSAGE.match(text)  # a __post_init__ check names its own key
+        if keyed:
+            key, text = f"{key}.{keyed.group('key')}".lstrip("."), keyed.group("text")
+        text = text.replace("`", "")
+        text = text[:1].lower() + text[1:]
+        choices = _literal_choices(key)
+        if choices:
+            text = f"expected one of {', '.join(choices)}"
+        value = _get_dotted(raw, key)
+        if value is not _MISSING and repr(value) not in text:
+            text = re.sub(r", got \w+$", "", text) + f", got {value!r}"
+    where = origin.get(key)
+    return f"{key}: {text}" + (f" (from {where})" if where else "")
+
+
+_MISSING = object()
+
+
+def _get_dotted(raw: Mapping[str, Any], key: str) -> object:
+    node: object = raw
+    for part in key.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _annotation(key: str) -> Any:
+    """The declared type of a dotted config key, or None when there is no such key."""
+    annotation: Any = Config
+    for part in [p for p in key.split(".") if p]:
+        if not (isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)):
+            return None
+        annotation = {f.name: f.type for f in msgspec.structs.fields(annotation)}.get(part)
+    return annotation
+
+
+def _known_keys(path: str) -> list[str]:
+    struct = _annotation(path)
+    if isinstance(struct, type) and issubclass(struct, msgspec.Struct):
+        return [f.name for f in msgspec.structs.fields(struct)]
+    return []
+
+
+def _literal_choices(key: str) -> list[str]:
+    annotation = _annotation(key)
+    if get_origin(annotation) is Literal:
+        return [str(choice) for choice in get_args(annotation)]
+    return []

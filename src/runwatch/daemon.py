@@ -1,0 +1,329 @@
+"""The daemon: wires sources -> enrich -> bus -> detect -> alerts -> outputs/store, and runs them.
+
+Every stage is an asyncio task reading batches from a bounded edge. The one place where components
+are chosen and plugged in is `build_pipeline`; the `Daemon` only moves batches between them, counts
+what happens, and shuts down in flow order so nothing already accepted is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+import orjson
+import uvicorn
+
+from runwatch.alerts.fanout import AlertFanout, OutputWorker
+from runwatch.alerts.model import Alert, Priority
+from runwatch.alerts.outputs import FileOutput, StdoutOutput, WebhookOutput
+from runwatch.bus.edge import Edge
+from runwatch.bus.memory import MemoryBus
+from runwatch.config import Config, OutputsConfig, parse_listen
+from runwatch.enrich.base import Enricher
+from runwatch.enrich.process_tree import ProcessTree, ProcessTreeEnricher
+from runwatch.enrich.users import UserNameEnricher
+from runwatch.errors import ConfigError, SourceError, StoreError
+from runwatch.event import Event
+from runwatch.health import Health, StageCounters
+from runwatch.rules.base import Detector
+from runwatch.sources.base import Source
+from runwatch.sources.procfs import ProcfsSource
+from runwatch.store.base import Store
+from runwatch.store.sql import open_store
+from runwatch.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+INTERNAL_DROP_RULE = "runwatch internal: events dropped"
+_DROP_CHECK_INTERVAL_S = 10.0
+_ALERT_BATCH = 256
+_STORE_BATCH = 2_000
+
+
+@dataclass
+class Pipeline:
+    """The components one daemon runs; `build_pipeline` chooses them from the config."""
+
+    sources: list[Source]
+    enrichers: list[Enricher]
+    detectors: list[Detector]
+    outputs: list[OutputWorker]
+    store: Store
+    process_tree: ProcessTree = field(default_factory=ProcessTree)
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """Choose and build every component: the one place a source, detector or output is plugged in."""
+    tree = ProcessTree()
+    sources: list[Source] = []
+    if config.sources.procfs.enabled:
+        sources.append(ProcfsSource(config.sources.procfs, tree))
+    enrichers: list[Enricher] = [ProcessTreeEnricher(tree), UserNameEnricher()]
+    detectors: list[Detector] = []
+    store = open_store(config.resolved_store_url)
+    return Pipeline(sources, enrichers, detectors, build_outputs(config.outputs), store, tree)
+
+
+def build_outputs(config: OutputsConfig) -> list[OutputWorker]:
+    """One worker per enabled output, each with its minimum priority and queue."""
+    workers = []
+    if config.stdout.enabled:
+        workers.append(OutputWorker(StdoutOutput(config.stdout),
+                                    Priority.parse(config.stdout.min_priority), 10_000))
+    if config.file.enabled:
+        workers.append(OutputWorker(FileOutput(config.file), Priority.parse(config.file.min_priority),
+                                    config.file.queue_size))
+    if config.webhook.enabled:
+        workers.append(OutputWorker(WebhookOutput(config.webhook),
+                                    Priority.parse(config.webhook.min_priority),
+                                    config.webhook.queue_size))
+    return workers
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Daemon:
+    """Runs one pipeline until asked to stop, then drains it in flow order."""
+
+    def __init__(self, config: Config, pipeline: Pipeline) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.hostname = config.resolved_hostname
+        sizes = config.pipeline
+        self.source_edge: Edge[Event] = Edge("sources", sizes.queue_size)
+        self.bus = MemoryBus()
+        self.detect_edge = self.bus.subscribe("detect", sizes.queue_size, "wait")
+        self.store_edge = (self.bus.subscribe("store", sizes.store_queue_size, "drop")
+                           if config.store.events == "all" else None)
+        self.alert_edge: Edge[Alert] = Edge("alerts", sizes.queue_size)
+        self.fanout = AlertFanout(pipeline.outputs)
+        self.counters = StageCounters()
+        edges: list[Edge[object]] = [self.source_edge, self.detect_edge, self.alert_edge]  # type: ignore[list-item]
+        if self.store_edge is not None:
+            edges.append(self.store_edge)  # type: ignore[arg-type]
+        self.health = Health(pipeline.sources, edges, pipeline.outputs, self.counters)
+        self.alert_listeners: list[Callable[[list[Alert]], None]] = []
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._force = False
+        self._pipeline_tasks: list[asyncio.Task[None]] = []
+        self._dropped_seen = 0
+
+    @property
+    def detectors(self) -> list[Detector]:
+        return self.pipeline.detectors
+
+    def replace_detectors(self, detectors: list[Detector]) -> None:
+        """Swap the detectors between two batches (rules reload); the next batch meets the new ones."""
+        self.pipeline.detectors = detectors
+
+    def request_stop(self) -> None:
+        """First call: drain and stop. A second call forces: cancel what is still draining."""
+        if self._stop.is_set():
+            self._force = True
+            for task in self._pipeline_tasks:
+                task.cancel()
+            return
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until request_stop (or SIGINT/SIGTERM), then shut down cleanly."""
+        loop = asyncio.get_running_loop()
+        with self._signal_handlers(loop):
+            server, server_task = self._start_http()
+            source_tasks = [asyncio.create_task(self._supervise(f"source:{s.name}",
+                                                                lambda s=s: self._run_source(s)))  # type: ignore[misc]
+                            for s in self.pipeline.sources]
+            self._pipeline_tasks = [
+                asyncio.create_task(self._supervise("enrich", self._enrich_stage)),
+                asyncio.create_task(self._supervise("detect", self._detect_stage)),
+                asyncio.create_task(self._supervise("alerts", self._alert_stage)),
+                *self.fanout.tasks(),
+            ]
+            if self.store_edge is not None:
+                self._pipeline_tasks.append(
+                    asyncio.create_task(self._supervise("store", self._store_stage)))
+            housekeeping = [asyncio.create_task(self._sample_health()),
+                            asyncio.create_task(self._watch_drops()),
+                            asyncio.create_task(self._supervise("retention", self._retention))]
+            self.ready.set()
+            try:
+                await self._stop.wait()
+            finally:
+                await self._shutdown(source_tasks, housekeeping, server, server_task)
+
+    async def _shutdown(self, source_tasks: list[asyncio.Task[None]],
+                        housekeeping: list[asyncio.Task[None]], server: uvicorn.Server,
+                        server_task: asyncio.Task[None]) -> None:
+        """Stop sources, drain queues in flow order within the timeout, then close outputs and store."""
+        log.info("stopping: draining queued events and alerts")
+        for task in source_tasks:
+            task.cancel()
+        await asyncio.gather(*source_tasks, return_exceptions=True)
+        self.source_edge.close()
+        _, pending = await asyncio.wait(self._pipeline_tasks,
+                                        timeout=self.config.pipeline.shutdown_timeout_s)
+        if pending:
+            left = sum(edge.depth for edge in self.health.edges) + \
+                sum(w.edge.depth for w in self.pipeline.outputs)
+            log.error("shutdown timed out; items left undelivered", extra={"left": left})
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for task in housekeeping:
+            task.cancel()
+        await asyncio.gather(*housekeeping, return_exceptions=True)
+        server.should_exit = True
+        await asyncio.gather(server_task, return_exceptions=True)
+        await asyncio.to_thread(self.pipeline.store.close)
+        log.info("stopped", extra={"events": self.counters.events_in,
+                                   "alerts": sum(self.counters.alerts_by_priority.values())})
+
+    @contextlib.contextmanager
+    def _signal_handlers(self, loop: asyncio.AbstractEventLoop) -> Iterator[None]:
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.request_stop)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _start_http(self) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+        host, port = parse_listen(self.config.listen)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            sock.close()
+            raise ConfigError(f"listen: cannot listen on {self.config.listen}: {err.strerror}") from err
+        sock.listen(128)
+        sock.setblocking(False)
+        server = _EmbeddedServer(uvicorn.Config(create_app(self.health), log_level="warning",
+                                                lifespan="off", access_log=False))
+        return server, asyncio.create_task(server.serve(sockets=[sock]), name="http")
+
+    async def _supervise(self, name: str, stage: Callable[[], Awaitable[None]]) -> None:
+        """Run a stage; if it crashes, log with traceback, count, and restart it with back-off."""
+        delay_s = 1.0
+        while True:
+            try:
+                await stage()
+                return
+            except SourceError as err:
+                source = next((s for s in self.pipeline.sources if f"source:{s.name}" == name), None)
+                if source is not None:
+                    source.status.state, source.status.error = "failed", err.message
+                log.error("source cannot run", extra={"stage": name, "error": err.message})
+            except Exception:  # the one broad handler: a crashed stage must not stop the daemon
+                log.exception("stage crashed; restarting", extra={"stage": name})
+            self.counters.restarts[name] = self.counters.restarts.get(name, 0) + 1
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 30.0)
+
+    async def _run_source(self, source: Source) -> None:
+        async for batch in source.events():
+            await self.source_edge.put_many(batch)
+
+    async def _enrich_stage(self) -> None:
+        while (batch := await self.source_edge.get_batch(self.config.pipeline.batch_size)) is not None:
+            self.counters.events_in += len(batch)
+            for event in batch:
+                event.setdefault("evt.hostname", self.hostname)
+            for enricher in self.pipeline.enrichers:
+                enricher.enrich(batch)
+            await self.bus.publish(batch)
+        self.bus.close()
+
+    async def _detect_stage(self) -> None:
+        while (batch := await self.detect_edge.get_batch(self.config.pipeline.batch_size)) is not None:
+            alerts: list[Alert] = []
+            for detector in self.pipeline.detectors:
+                alerts.extend(detector.match(batch))
+            if alerts:
+                await self.alert_edge.put_many(alerts)
+        self.alert_edge.close()
+
+    async def _alert_stage(self) -> None:
+        while (batch := await self.alert_edge.get_batch(_ALERT_BATCH)) is not None:
+            for alert in batch:
+                by_priority = self.counters.alerts_by_priority
+                by_priority[alert.priority] = by_priority.get(alert.priority, 0) + 1
+            self.fanout.dispatch(batch)
+            for listener in self.alert_listeners:
+                listener(batch)
+            await self._store_write(self.pipeline.store.add_alerts, batch)
+        self.fanout.close()
+
+    async def _store_stage(self) -> None:
+        assert self.store_edge is not None
+        while (batch := await self.store_edge.get_batch(_STORE_BATCH)) is not None:
+            if await self._store_write(self.pipeline.store.add_events, batch):
+                self.counters.events_stored += len(batch)
+
+    async def _store_write(self, write: Callable[[list[object]], None] | Callable[..., None],
+                           batch: list[object] | list[Event] | list[Alert]) -> bool:
+        try:
+            await asyncio.to_thread(write, batch)
+        except StoreError as err:
+            if self.counters.store_errors == 0:
+                log.error("store write failed", extra={"error": err.message})
+            self.counters.store_errors += 1
+            return False
+        return True
+
+    async def _retention(self) -> None:
+        retention = self.config.store.retention
+        while True:
+            result = await asyncio.to_thread(
+                self.pipeline.store.apply_retention, time.time_ns(),
+                int(retention.max_age_days * 86_400e9), retention.max_size_mb * 1024 * 1024)
+            if result.events_deleted or result.alerts_deleted:
+                log.info("retention applied", extra={"events_deleted": result.events_deleted,
+                                                     "alerts_deleted": result.alerts_deleted,
+                                                     "size_bytes": result.size_bytes})
+            await asyncio.sleep(retention.check_interval_s)
+
+    async def _sample_health(self) -> None:
+        while True:
+            self.health.sample()
+            await asyncio.sleep(1.0)
+
+    async def _watch_drops(self) -> None:
+        """Raise an internal alert when events were dropped since the last look: loss is never silent."""
+        while True:
+            await asyncio.sleep(_DROP_CHECK_INTERVAL_S)
+            self.raise_drop_alert_if_needed()
+
+    def raise_drop_alert_if_needed(self) -> None:
+        total = self.health.dropped_total
+        if total <= self._dropped_seen:
+            return
+        queues = {e.name: e.dropped for e in self.health.edges if e.dropped}
+        queues.update({w.edge.name: w.edge.dropped for w in self.pipeline.outputs if w.edge.dropped})
+        dropped, self._dropped_seen = total - self._dropped_seen, total
+        alert = Alert.create(
+            rule=INTERNAL_DROP_RULE, priority=Priority.WARNING, source="internal",
+            hostname=self.hostname, tags=["runwatch_internal"],
+            output=f"runwatch dropped {dropped} items because queues were full "
+                   f"(totals per queue: {orjson.dumps(queues).decode()})",
+            output_fields={"n_dropped": dropped, "queues": queues})
+        if not self.alert_edge.is_closed:
+            self.alert_edge.offer(alert)

@@ -1,0 +1,198 @@
+"""The store on SQLAlchemy: SQLite (WAL) in the data directory by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import create_engine, delete, event, func, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import Select
+
+from runwatch.alerts.model import Alert, Priority
+from runwatch.errors import StoreError
+from runwatch.event import Event
+from runwatch.store.base import AlertQuery, EventQuery, RetentionResult
+from runwatch.store.schema import alerts, containers, events, metadata
+
+log = logging.getLogger(__name__)
+
+_RETENTION_CHUNK = 0.1  # delete the oldest tenth at a time while over the size limit
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value, default=_jsonable).decode()
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot store a {type(value).__name__}")
+
+
+def open_store(url: str) -> SqlStore:
+    """The store for a URL: sqlite:///path or postgresql://..."""
+    return SqlStore(url)
+
+
+class SqlStore:
+    """Events, alerts and containers in one database; creates its tables on first open."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        try:
+            if self.is_sqlite:
+                path = url.split("///", 1)[1] if "///" in url else ""
+                if path and path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, future=True)
+            if self.is_sqlite:
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+        except (SQLAlchemyError, OSError) as err:
+            raise StoreError(f"cannot open store {url}: {err}") from err
+
+    def add_events(self, batch: list[Event]) -> None:
+        if not batch:
+            return
+        rows = [{
+            "time_ns": int(e.get("evt.time") or 0),  # type: ignore[call-overload]
+            "source": str(e.get("evt.source", "syscall")),
+            "evt_type": str(e.get("evt.type", "")),
+            "container_id": e.get("container.id"),
+            "proc_name": e.get("proc.name"),
+            "fields": _dumps(e),
+        } for e in batch]
+        self._write(insert(events), rows)
+
+    def add_alerts(self, new_alerts: list[Alert]) -> None:
+        if not new_alerts:
+            return
+        rows = [{
+            "id": a.id, "time_ns": a.time_ns, "rule": a.rule, "priority": int(a.priority),
+            "source": a.source, "hostname": a.hostname, "container_id": a.container_id,
+            "output": a.output, "tags": _dumps(a.tags), "output_fields": _dumps(a.output_fields),
+        } for a in new_alerts]
+        self._write(insert(alerts), rows)
+
+    def list_alerts(self, query: AlertQuery) -> list[Alert]:
+        statement: Select[Any] = select(alerts)
+        if query.since_ns is not None:
+            statement = statement.where(alerts.c.time_ns >= query.since_ns)
+        if query.until_ns is not None:
+            statement = statement.where(alerts.c.time_ns < query.until_ns)
+        if query.min_priority is not None:
+            statement = statement.where(alerts.c.priority <= int(query.min_priority))
+        if query.rule is not None:
+            statement = statement.where(alerts.c.rule == query.rule)
+        if query.container_id is not None:
+            statement = statement.where(alerts.c.container_id == query.container_id)
+        statement = statement.order_by(alerts.c.time_ns.desc(), alerts.c.id.desc())
+        rows = self._read(statement.limit(query.limit).offset(query.offset))
+        return [Alert(id=r.id, time_ns=r.time_ns, rule=r.rule, priority=Priority(r.priority),
+                      source=r.source, hostname=r.hostname, container_id=r.container_id,
+                      output=r.output, tags=orjson.loads(r.tags),
+                      output_fields=orjson.loads(r.output_fields)) for r in rows]
+
+    def list_events(self, query: EventQuery) -> list[Event]:
+        statement: Select[Any] = select(events.c.fields)
+        if query.since_ns is not None:
+            statement = statement.where(events.c.time_ns >= query.since_ns)
+        if query.until_ns is not None:
+            statement = statement.where(events.c.time_ns < query.until_ns)
+        if query.evt_type is not None:
+            statement = statement.where(events.c.evt_type == query.evt_type)
+        if query.container_id is not None:
+            statement = statement.where(events.c.container_id == query.container_id)
+        statement = statement.order_by(events.c.time_ns.desc(), events.c.id.desc())
+        rows = self._read(statement.limit(query.limit).offset(query.offset))
+        return [orjson.loads(r.fields) for r in rows]
+
+    def count(self) -> dict[str, int]:
+        return {table.name: int(self._scalar(select(func.count()).select_from(table)))
+                for table in (events, alerts, containers)}
+
+    def apply_retention(self, now_ns: int, max_age_ns: int, max_bytes: int) -> RetentionResult:
+        """Delete what is older than the age limit, then the oldest rows while over the size limit."""
+        cutoff = now_ns - max_age_ns
+        events_deleted = self._delete(delete(events).where(events.c.time_ns < cutoff))
+        alerts_deleted = self._delete(delete(alerts).where(alerts.c.time_ns < cutoff))
+        size = self.size_bytes()
+        while size > max_bytes:
+            removed = self._delete_oldest(events)
+            events_deleted += removed
+            if not removed:
+                removed = self._delete_oldest(alerts)
+                alerts_deleted += removed
+            if not removed:
+                break
+            size = self.size_bytes()
+        if self.is_sqlite and (events_deleted or alerts_deleted):
+            self._scalar(text("PRAGMA incremental_vacuum"), expect_row=False)
+        return RetentionResult(events_deleted, alerts_deleted, size)
+
+    def size_bytes(self) -> int:
+        """Bytes the data occupies: SQLite pages in use, or PostgreSQL's relation sizes."""
+        if self.is_sqlite:
+            pages, free, page_size = (int(self._scalar(text(f"PRAGMA {name}")))
+                                      for name in ("page_count", "freelist_count", "page_size"))
+            return (pages - free) * page_size
+        return sum(int(self._scalar(text(f"SELECT pg_total_relation_size('{t.name}')")))
+                   for t in (events, alerts, containers))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _delete_oldest(self, table: Any) -> int:
+        total = int(self._scalar(select(func.count()).select_from(table)))
+        if total == 0:
+            return 0
+        count = max(1, int(total * _RETENTION_CHUNK))
+        boundary = self._scalar(
+            select(table.c.time_ns).order_by(table.c.time_ns).offset(count - 1).limit(1))
+        return self._delete(delete(table).where(table.c.time_ns <= boundary))
+
+    def _scalar(self, statement: Any, expect_row: bool = True) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(statement)
+                return result.scalar_one() if expect_row else None
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: query failed: {err}") from err
+
+    def _write(self, statement: Any, rows: list[dict[str, object]]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(statement, rows)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: write failed: {err}") from err
+
+    def _read(self, statement: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(statement))
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: query failed: {err}") from err
+
+    def _delete(self, statement: Any) -> int:
+        try:
+            with self.engine.begin() as conn:
+                return int(conn.execute(statement).rowcount or 0)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: delete failed: {err}") from err
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets `runwatch alerts` read while the daemon writes; incremental vacuum gives space back."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect on a new database
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
