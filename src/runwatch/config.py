@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 import msgspec
 import yaml
 
-from runwatch.alerts.model import Priority
+from runwatch.priority import Priority
 from runwatch.errors import ConfigError
 
 ENV_PREFIX = "RUNWATCH_"

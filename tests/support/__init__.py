@@ -1,0 +1,1 @@
+"""Helpers shared by tests: free ports, waiting for servers, real local HTTP endpoints."""
