@@ -41,36 +41,36 @@ def _check_priority(value: str) -> None:
         raise ValueError(f"min_priority: {err}") from None
 
 
-class ProcfsSourceConfig(_Section):
+class ProcfsSourceConfig(_Section, frozen=True):
     enabled: bool = True
     interval_s: PositiveFloat = 1.0
     connections: bool = True
 
 
-class SourcesConfig(_Section):
+class SourcesConfig(_Section, frozen=True):
     procfs: ProcfsSourceConfig = ProcfsSourceConfig()
 
 
-class RulesConfig(_Section):
+class RulesConfig(_Section, frozen=True):
     files: list[str] = []
     rule_matching: Literal["first", "all"] = "first"
     watch: bool = True
 
 
-class PipelineConfig(_Section):
+class PipelineConfig(_Section, frozen=True):
     queue_size: Annotated[int, msgspec.Meta(ge=16)] = 20_000
     batch_size: PositiveInt = 512
     store_queue_size: Annotated[int, msgspec.Meta(ge=16)] = 100_000
     shutdown_timeout_s: PositiveFloat = 10.0
 
 
-class RetentionConfig(_Section):
+class RetentionConfig(_Section, frozen=True):
     max_age_days: PositiveFloat = 7.0
     max_size_mb: PositiveInt = 1024
     check_interval_s: PositiveFloat = 60.0
 
 
-class StoreConfig(_Section):
+class StoreConfig(_Section, frozen=True):
     url: str = ""
     events: Literal["all", "none"] = "all"
     retention: RetentionConfig = RetentionConfig()
@@ -80,7 +80,7 @@ class StoreConfig(_Section):
             raise ValueError(f"url: expected a sqlite:/// or postgresql:// URL, got {self.url!r}")
 
 
-class StdoutOutputConfig(_Section):
+class StdoutOutputConfig(_Section, frozen=True):
     enabled: bool = True
     min_priority: str = "debug"
     format: Literal["text", "json"] = "text"
@@ -89,7 +89,7 @@ class StdoutOutputConfig(_Section):
         _check_priority(self.min_priority)
 
 
-class FileOutputConfig(_Section):
+class FileOutputConfig(_Section, frozen=True):
     enabled: bool = False
     path: str = ""
     min_priority: str = "debug"
@@ -101,7 +101,7 @@ class FileOutputConfig(_Section):
             raise ValueError("path: an enabled file output needs a path")
 
 
-class WebhookOutputConfig(_Section):
+class WebhookOutputConfig(_Section, frozen=True):
     enabled: bool = False
     url: str = ""
     min_priority: str = "debug"
@@ -117,13 +117,13 @@ class WebhookOutputConfig(_Section):
             raise ValueError(f"url: expected an http:// or https:// URL, got {self.url!r}")
 
 
-class OutputsConfig(_Section):
+class OutputsConfig(_Section, frozen=True):
     stdout: StdoutOutputConfig = StdoutOutputConfig()
     file: FileOutputConfig = FileOutputConfig()
     webhook: WebhookOutputConfig = WebhookOutputConfig()
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     hostname: str = ""
     data_dir: str = ""
     listen: str = "127.0.0.1:8080"

@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 import uvicorn
@@ -110,9 +111,9 @@ class Daemon:
         self.alert_edge: Edge[Alert] = Edge("alerts", sizes.queue_size)
         self.fanout = AlertFanout(pipeline.outputs)
         self.counters = StageCounters()
-        edges: list[Edge[object]] = [self.source_edge, self.detect_edge, self.alert_edge]  # type: ignore[list-item]
+        edges: list[Edge[Any]] = [self.source_edge, self.detect_edge, self.alert_edge]
         if self.store_edge is not None:
-            edges.append(self.store_edge)  # type: ignore[arg-type]
+            edges.append(self.store_edge)
         self.health = Health(pipeline.sources, edges, pipeline.outputs, self.counters)
         self.alert_listeners: list[Callable[[list[Alert]], None]] = []
         self.ready = asyncio.Event()
@@ -278,8 +279,7 @@ class Daemon:
             if await self._store_write(self.pipeline.store.add_events, batch):
                 self.counters.events_stored += len(batch)
 
-    async def _store_write(self, write: Callable[[list[object]], None] | Callable[..., None],
-                           batch: list[object] | list[Event] | list[Alert]) -> bool:
+    async def _store_write(self, write: Callable[[list[Any]], None], batch: list[Any]) -> bool:
         try:
             await asyncio.to_thread(write, batch)
         except StoreError as err:

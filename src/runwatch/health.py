@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -32,7 +33,7 @@ class StageCounters:
 class Health:
     """Reads live counters from the pipeline's parts; owns none of them but the rate samples."""
 
-    def __init__(self, sources: list[Source], edges: list[Edge[object]],
+    def __init__(self, sources: list[Source], edges: list[Edge[Any]],
                  outputs: list[OutputWorker], counters: StageCounters) -> None:
         self.sources = sources
         self.edges = edges

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ class SqlStore:
         except SQLAlchemyError as err:
             raise StoreError(f"store {self.url}: query failed: {err}") from err
 
-    def _write(self, statement: Any, rows: list[dict[str, object]]) -> None:
+    def _write(self, statement: Any, rows: Sequence[Mapping[str, object]]) -> None:
         try:
             with self.engine.begin() as conn:
                 conn.execute(statement, rows)

@@ -153,8 +153,9 @@ class ProcfsSource:
         for kind, sock, netns in news:
             if kind == "connect" and (netns, sock.l4proto, sock.local_port) in listening:
                 kind = "accept"  # established on a port this namespace listens on
-            pid, fd = owners.get(sock.inode, (None, None))
-            found.append(_FoundSocket(kind, sock, pid, fd, min(by_netns[netns])))
+            owner = owners.get(sock.inode)
+            found.append(_FoundSocket(kind, sock, owner[0] if owner else None,
+                                      owner[1] if owner else None, min(by_netns[netns])))
         return found
 
     @staticmethod
