@@ -56,7 +56,7 @@ async def _run_daemon(config: Config, pipeline: Pipeline) -> None:
 
 def _print_banner(config: Config, pipeline: Pipeline) -> None:
     """What runs, where, and what it cannot see, before the first alert."""
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"[bold]runwatch {__version__}[/bold] monitoring [bold]{config.resolved_hostname}"
                   f"[/bold]{'' if os.geteuid() == 0 else ' (not root)'}")
     for source in pipeline.sources:

@@ -73,8 +73,8 @@ class ProcfsSource:
         self._boot_time_ns = read_boot_time_ns(self.proc_root)
         self._apply(await asyncio.to_thread(self._scan, False), emit=False)  # learn what runs
         self.status.state = "running"
-        for limitation in self.status.limitations:
-            log.warning("procfs source blind spot", extra={"limitation": limitation})
+        log.warning("procfs fallback source running with blind spots",
+                    extra={"limitations": self.status.limitations})
         while True:
             await asyncio.sleep(self.config.interval_s)
             batch = self._apply(await asyncio.to_thread(self._scan, True), emit=True)
