@@ -47,14 +47,58 @@ class ProcfsSourceConfig(_Section, frozen=True):
     connections: bool = True
 
 
+class RuntimeSourceConfig(_Section, frozen=True):
+    enabled: Literal["auto", "true", "false"] = "auto"
+    socket: str = ""
+    timeout_s: PositiveFloat = 5.0
+    metrics_interval_s: PositiveFloat = 10.0
+
+    def __post_init__(self) -> None:
+        if self.socket and not re.match(r"^(unix|tcp|http|https)://|^/", self.socket):
+            raise ValueError(f"socket: expected a socket path or unix:// / tcp:// URL, "
+                             f"got {self.socket!r}")
+
+
 class SourcesConfig(_Section, frozen=True):
     procfs: ProcfsSourceConfig = ProcfsSourceConfig()
+    runtime: RuntimeSourceConfig = RuntimeSourceConfig()
+
+
+class ContainerMatchConfig(_Section, frozen=True):
+    """Which containers something applies to; every given key must match (globs on name/image)."""
+
+    name: str = "*"
+    image: str = "*"
+    labels: dict[str, str] = {}
+
+
+class ThresholdConfig(_Section, frozen=True):
+    name: str
+    metric: Literal["memory_percent", "memory_bytes", "cpu_percent", "pids", "restarts"]
+    above: Annotated[float, msgspec.Meta(ge=0)]
+    for_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    window_s: PositiveFloat = 600.0
+    priority: str = "warning"
+    containers: ContainerMatchConfig = ContainerMatchConfig()
+
+    def __post_init__(self) -> None:
+        try:
+            Priority.parse(self.priority)
+        except ValueError as err:
+            raise ValueError(f"priority: {err}") from None
+
+
+_DEFAULT_THRESHOLDS = [
+    ThresholdConfig(name="memory near limit", metric="memory_percent", above=90.0, for_s=60.0),
+    ThresholdConfig(name="restart loop", metric="restarts", above=3.0, window_s=600.0),
+]
 
 
 class RulesConfig(_Section, frozen=True):
     files: list[str] = []
     rule_matching: Literal["first", "all"] = "first"
     watch: bool = True
+    thresholds: list[ThresholdConfig] = msgspec.field(default_factory=lambda: list(_DEFAULT_THRESHOLDS))
 
 
 class PipelineConfig(_Section, frozen=True):
@@ -123,6 +167,42 @@ class OutputsConfig(_Section, frozen=True):
     webhook: WebhookOutputConfig = WebhookOutputConfig()
 
 
+class PolicyMatchConfig(_Section, frozen=True):
+    """Which alerts and containers a response policy acts on; every given key must match."""
+
+    rules: list[str] = []
+    tags: list[str] = []
+    min_priority: str = ""
+    name: str = "*"
+    image: str = "*"
+    labels: dict[str, str] = {}
+
+    def __post_init__(self) -> None:
+        if self.min_priority:
+            try:
+                Priority.parse(self.min_priority)
+            except ValueError as err:
+                raise ValueError(f"min_priority: {err}") from None
+
+
+class ResponsePolicyConfig(_Section, frozen=True):
+    name: str
+    action: Literal["pause", "stop", "kill", "restart", "isolate", "exec"]
+    match: PolicyMatchConfig = PolicyMatchConfig()
+    command: list[str] = []
+    timeout_s: PositiveFloat = 30.0
+
+    def __post_init__(self) -> None:
+        if self.action == "exec" and not self.command:
+            raise ValueError("command: the exec action needs a command, e.g. [/usr/local/bin/x]")
+
+
+class ResponseConfig(_Section, frozen=True):
+    dry_run: bool = True
+    cooldown_seconds: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    policies: list[ResponsePolicyConfig] = []
+
+
 class Config(_Section, frozen=True):
     hostname: str = ""
     data_dir: str = ""
@@ -133,6 +213,7 @@ class Config(_Section, frozen=True):
     pipeline: PipelineConfig = PipelineConfig()
     store: StoreConfig = StoreConfig()
     outputs: OutputsConfig = OutputsConfig()
+    response: ResponseConfig = ResponseConfig()
 
     def __post_init__(self) -> None:
         try:

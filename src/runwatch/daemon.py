@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 import uvicorn
+from prometheus_client.registry import Collector
 
 from runwatch.alerts.fanout import AlertFanout, OutputWorker
 from runwatch.alerts.model import Alert, Priority
@@ -26,15 +27,22 @@ from runwatch.alerts.outputs import FileOutput, StdoutOutput, WebhookOutput
 from runwatch.bus.edge import Edge
 from runwatch.bus.memory import MemoryBus
 from runwatch.config import Config, OutputsConfig, parse_listen
-from runwatch.enrich.base import Enricher
+from runwatch.enrich.base import Enricher, Prefetcher
+from runwatch.enrich.container_meta import ContainerMetaEnricher
 from runwatch.enrich.process_tree import ProcessTree, ProcessTreeEnricher
 from runwatch.enrich.users import UserNameEnricher
 from runwatch.errors import ConfigError, SourceError, StoreError
 from runwatch.event import Event
 from runwatch.health import Health, StageCounters
+from runwatch.inventory import Inventory
+from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
+from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
 from runwatch.sources.procfs import ProcfsSource
+from runwatch.sources.runtime.client import EngineClient
+from runwatch.sources.runtime.metrics import ContainerUsageCollector
+from runwatch.sources.runtime.source import RuntimeSource
 from runwatch.store.base import Store
 from runwatch.store.sql import open_store
 from runwatch.web.app import create_app
@@ -57,18 +65,46 @@ class Pipeline:
     outputs: list[OutputWorker]
     store: Store
     process_tree: ProcessTree = field(default_factory=ProcessTree)
+    inventory: Inventory = field(default_factory=Inventory)
+    prefetchers: list[Prefetcher] = field(default_factory=list)
+    collectors: list[Collector] = field(default_factory=list)
 
 
 def build_pipeline(config: Config) -> Pipeline:
     """Choose and build every component: the one place a source, detector or output is plugged in."""
-    tree = ProcessTree()
+    tree, inventory = ProcessTree(), Inventory()
+    store = open_store(config.resolved_store_url)
     sources: list[Source] = []
     if config.sources.procfs.enabled:
         sources.append(ProcfsSource(config.sources.procfs, tree))
-    enrichers: list[Enricher] = [ProcessTreeEnricher(tree), UserNameEnricher()]
-    detectors: list[Detector] = []
-    store = open_store(config.resolved_store_url)
-    return Pipeline(sources, enrichers, detectors, build_outputs(config.outputs), store, tree)
+    runtime = _build_runtime_source(config, inventory)
+    if runtime is not None:
+        sources.append(runtime)
+    containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
+    enrichers: list[Enricher] = [ProcessTreeEnricher(tree), UserNameEnricher(), containers]
+    detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname)]
+    outputs = build_outputs(config.outputs)
+    if config.response.policies:
+        client = EngineClient(runtime.url, config.sources.runtime.timeout_s) \
+            if runtime is not None and runtime.url else None
+        responder = Responder(config.response, inventory, client, store.add_response,
+                              runtime.lookup_container if runtime else None)
+        outputs.append(OutputWorker(responder, Priority.DEBUG, 10_000))
+    return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
+                    prefetchers=[containers],
+                    collectors=[ContainerUsageCollector(runtime)] if runtime else [])
+
+
+def _build_runtime_source(config: Config, inventory: Inventory) -> RuntimeSource | None:
+    """The engine source when enabled, or when `auto` finds an engine socket."""
+    settings = config.sources.runtime
+    if settings.enabled == "false":
+        return None
+    source = RuntimeSource(settings, inventory)
+    if settings.enabled == "auto" and source.url is None:
+        log.info("no container engine socket found; container metadata and response are off")
+        return None
+    return source
 
 
 def build_outputs(config: OutputsConfig) -> list[OutputWorker]:
@@ -114,13 +150,15 @@ class Daemon:
         edges: list[Edge[Any]] = [self.source_edge, self.detect_edge, self.alert_edge]
         if self.store_edge is not None:
             edges.append(self.store_edge)
-        self.health = Health(pipeline.sources, edges, pipeline.outputs, self.counters)
+        self.health = Health(pipeline.sources, edges, pipeline.outputs, self.counters,
+                             pipeline.collectors)
         self.alert_listeners: list[Callable[[list[Alert]], None]] = []
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._force = False
         self._pipeline_tasks: list[asyncio.Task[None]] = []
         self._dropped_seen = 0
+        self._inventory_version_stored = -1
 
     @property
     def detectors(self) -> list[Detector]:
@@ -158,6 +196,7 @@ class Daemon:
                     asyncio.create_task(self._supervise("store", self._store_stage)))
             housekeeping = [asyncio.create_task(self._sample_health()),
                             asyncio.create_task(self._watch_drops()),
+                            asyncio.create_task(self._supervise("inventory", self._persist_inventory)),
                             asyncio.create_task(self._supervise("retention", self._retention))]
             self.ready.set()
             try:
@@ -248,6 +287,8 @@ class Daemon:
             self.counters.events_in += len(batch)
             for event in batch:
                 event.setdefault("evt.hostname", self.hostname)
+            for prefetcher in self.pipeline.prefetchers:
+                await prefetcher.prefetch(batch)
             for enricher in self.pipeline.enrichers:
                 enricher.enrich(batch)
             await self.bus.publish(batch)
@@ -300,6 +341,23 @@ class Daemon:
                                                      "alerts_deleted": result.alerts_deleted,
                                                      "size_bytes": result.size_bytes})
             await asyncio.sleep(retention.check_interval_s)
+
+    async def _persist_inventory(self) -> None:
+        """Write the container inventory to the store whenever it changed, and on the way out."""
+        inventory = self.pipeline.inventory
+        try:
+            while True:
+                await asyncio.sleep(2.0)
+                await self._store_inventory(inventory)
+        finally:
+            await asyncio.shield(self._store_inventory(inventory))
+
+    async def _store_inventory(self, inventory: Inventory) -> None:
+        version = inventory.version
+        if version != self._inventory_version_stored:
+            await self._store_write(lambda records: self.pipeline.store.upsert_containers(
+                records, time.time_ns()), inventory.all())
+            self._inventory_version_stored = version
 
     async def _sample_health(self) -> None:
         while True:

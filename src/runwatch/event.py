@@ -12,7 +12,9 @@ How values are held (the rule engine, outputs and sources all rely on this):
   and `proc.aname[0]` is the process itself, as in Falco;
 - `proc.env` holds a list of `NAME=value` strings; `container.mounts` a list of
   `source:dest:mode:rdrw:propagation` strings; `fd.types` a list of fd type names;
-- `evt.arg.NAME` is stored under that exact key (`evt.arg.flags`).
+- `evt.arg.NAME` is stored under that exact key (`evt.arg.flags`);
+- `container.label` and `k8s.pod.label` hold a dict of label name -> value
+  (`container.label[app]` is one value).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class FieldType(enum.StrEnum):
 
     STRING = "string"
     INT = "int"
+    FLOAT = "float"
     BOOL = "bool"
     IPADDR = "ipaddr"
     IPNET = "ipnet"
@@ -191,6 +194,13 @@ _REGISTRY: list[Field] = [
              ("container.healthcheck", "health check command")),
     *_fields(B, ("container.privileged", "the container runs privileged")),
     *_fields(T, ("container.start_ts", "container start time, nanoseconds since the epoch")),
+    *_fields(FieldType.INT, ("container.memory_bytes", "memory in use (without inactive page cache)"),
+             ("container.memory_limit_bytes", "memory limit; the host's memory when unlimited"),
+             ("container.pids", "number of processes and threads in the container"),
+             ("container.net_rx_bytes", "bytes received over all interfaces but loopback"),
+             ("container.net_tx_bytes", "bytes sent over all interfaces but loopback")),
+    *_fields(FieldType.FLOAT, ("container.cpu_percent", "CPU used since the last reading, % of one CPU"),
+             ("container.memory_percent", "memory in use as % of the limit")),
     Field("container.mounts", FieldType.LIST, "mounts as 'source:dest:mode:rdrw:propagation'",
           is_list=True),
     *_fields(S, ("container.mount.dest", "the mount whose destination matches the glob argument"),

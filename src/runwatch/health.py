@@ -34,8 +34,10 @@ class Health:
     """Reads live counters from the pipeline's parts; owns none of them but the rate samples."""
 
     def __init__(self, sources: list[Source], edges: list[Edge[Any]],
-                 outputs: list[OutputWorker], counters: StageCounters) -> None:
+                 outputs: list[OutputWorker], counters: StageCounters,
+                 collectors: list[Collector] | None = None) -> None:
         self.sources = sources
+        self.collectors = collectors or []
         self.edges = edges
         self.outputs = outputs
         self.counters = counters
@@ -135,3 +137,5 @@ class HealthCollector(Collector):
         for stage, count in h.counters.restarts.items():
             restarts.add_metric([stage], count)
         yield from (stored, errors, restarts)
+        for collector in h.collectors:
+            yield from collector.collect()  # type: ignore[misc]

@@ -57,7 +57,7 @@ def test_event_round_trip_and_filters(store: SqlStore) -> None:
     assert found[1]["evt.buffer"] == "\x00abc"
     assert store.list_events(EventQuery(evt_type="execve"))[0]["proc.name"] == "sh"
     assert store.list_events(EventQuery(container_id="host"))[0]["fd.sport"] == 443
-    assert store.count() == {"events": 2, "alerts": 0, "containers": 0}
+    assert store.count() == {"events": 2, "alerts": 0, "containers": 0, "responses": 0}
 
 
 def test_data_survives_reopening(tmp_path: Path) -> None:

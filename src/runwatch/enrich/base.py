@@ -13,3 +13,11 @@ class Enricher(Protocol):
     name: str
 
     def enrich(self, batch: list[Event]) -> None: ...
+
+
+class Prefetcher(Protocol):
+    """Fills a cache before `enrich` runs, with I/O that must not block the event loop."""
+
+    name: str
+
+    async def prefetch(self, batch: list[Event]) -> None: ...

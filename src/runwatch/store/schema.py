@@ -57,4 +57,17 @@ containers = Table(
     Column("labels", Text, nullable=False, default="{}"),
     Column("first_seen_ns", BigInteger, nullable=False),
     Column("last_seen_ns", BigInteger, nullable=False),
+    Column("record", Text, nullable=False, default="{}"),
+)
+
+responses = Table(
+    "responses", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("time_ns", BigInteger, nullable=False),
+    Column("alert_id", String(32), nullable=False),
+    Column("container_id", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("record", Text, nullable=False),
+    Index("ix_responses_time", "time_ns"),
+    Index("ix_responses_alert", "alert_id"),
 )

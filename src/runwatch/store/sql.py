@@ -13,11 +13,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
 
+import msgspec
+from sqlalchemy.dialects import postgresql, sqlite
+
 from runwatch.alerts.model import Alert, Priority
 from runwatch.errors import StoreError
 from runwatch.event import Event
-from runwatch.store.base import AlertQuery, EventQuery, RetentionResult
-from runwatch.store.schema import alerts, containers, events, metadata
+from runwatch.inventory import ContainerRecord
+from runwatch.respond.base import ResponseRecord, ResponseStatus
+from runwatch.store.base import AlertQuery, EventQuery, RetentionResult, StoredContainer
+from runwatch.store.schema import alerts, containers, events, metadata, responses
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +120,63 @@ class SqlStore:
         rows = self._read(statement.limit(query.limit).offset(query.offset))
         return [orjson.loads(r.fields) for r in rows]
 
+    def upsert_containers(self, records: list[ContainerRecord], seen_ns: int) -> None:
+        """Insert new containers, refresh known ones; `first_seen_ns` never changes."""
+        if not records:
+            return
+        rows = [{"id": r.id, "full_id": r.full_id, "name": r.name, "image": r.image,
+                 "image_id": r.image_id, "runtime": r.runtime, "state": r.state,
+                 "labels": _dumps(r.labels), "first_seen_ns": seen_ns, "last_seen_ns": seen_ns,
+                 "record": msgspec.json.encode(r).decode()} for r in records]
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(containers)
+        updated = {c: statement.excluded[c] for c in ("full_id", "name", "image", "image_id",
+                                                       "runtime", "state", "labels", "last_seen_ns",
+                                                       "record")}
+        self._write(statement.on_conflict_do_update(index_elements=["id"], set_=updated), rows)
+
+    def list_containers(self, since_ns: int | None = None) -> list[StoredContainer]:
+        """Containers seen since `since_ns` (all when None), with how many alerts each raised."""
+        counts = select(alerts.c.container_id, func.count().label("n")).group_by(
+            alerts.c.container_id).subquery()
+        statement: Select[Any] = select(containers.c.record, containers.c.first_seen_ns,
+                                        containers.c.last_seen_ns, counts.c.n).outerjoin(
+            counts, counts.c.container_id == containers.c.id)
+        if since_ns is not None:
+            statement = statement.where(containers.c.last_seen_ns >= since_ns)
+        rows = self._read(statement.order_by(containers.c.last_seen_ns.desc(), containers.c.id))
+        return [StoredContainer(msgspec.json.decode(r.record, type=ContainerRecord),
+                                r.first_seen_ns, r.last_seen_ns, int(r.n or 0)) for r in rows]
+
+    def add_response(self, record: ResponseRecord) -> None:
+        self._write(insert(responses), [{
+            "id": record.id, "time_ns": record.time_ns, "alert_id": record.alert_id,
+            "container_id": record.container_id, "status": str(record.status),
+            "record": msgspec.json.encode(record).decode()}])
+
+    def list_responses(self, alert_id: str | None = None, limit: int = 100) -> list[ResponseRecord]:
+        statement: Select[Any] = select(responses.c.record)
+        if alert_id is not None:
+            statement = statement.where(responses.c.alert_id == alert_id)
+        rows = self._read(statement.order_by(responses.c.time_ns.desc()).limit(limit))
+        return [msgspec.json.decode(r.record, type=ResponseRecord) for r in rows]
+
+    def get_response(self, response_id: str) -> ResponseRecord | None:
+        rows = self._read(select(responses.c.record).where(responses.c.id == response_id))
+        return msgspec.json.decode(rows[0].record, type=ResponseRecord) if rows else None
+
+    def mark_response_undone(self, response_id: str, undone_ns: int) -> ResponseRecord | None:
+        record = self.get_response(response_id)
+        if record is None:
+            return None
+        undone = msgspec.structs.replace(record, status=ResponseStatus.UNDONE, undone_ns=undone_ns)
+        self._write(responses.update().where(responses.c.id == response_id),
+                    [{"status": str(undone.status), "record": msgspec.json.encode(undone).decode()}])
+        return undone
+
     def count(self) -> dict[str, int]:
         return {table.name: int(self._scalar(select(func.count()).select_from(table)))
-                for table in (events, alerts, containers)}
+                for table in (events, alerts, containers, responses)}
 
     def apply_retention(self, now_ns: int, max_age_ns: int, max_bytes: int) -> RetentionResult:
         """Delete what is older than the age limit, then the oldest rows while over the size limit."""
