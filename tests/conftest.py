@@ -7,6 +7,10 @@ from collections.abc import Generator
 
 import pytest
 
+from tests.support.podman import busybox_image, podman_socket, start_container
+
+__all__ = ["busybox_image", "podman_socket", "start_container"]  # fixtures shared by every test
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
