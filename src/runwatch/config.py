@@ -59,7 +59,45 @@ class RuntimeSourceConfig(_Section, frozen=True):
                              f"got {self.socket!r}")
 
 
+_DEFAULT_OPEN_READ_PREFIXES = ["/etc/", "/root/", "/home/", "/dev/", "/proc/", "/host/",
+                               "/rootfs/", "/hostfs/", "/run/secrets/", "/var/run/secrets/"]
+
+
+class EbpfSourceConfig(_Section, frozen=True):
+    enabled: Literal["auto", "true", "false"] = "auto"
+    bpftrace: str = "bpftrace"
+    event_types: list[str] = []
+    perf_buffer_pages: PositiveInt = 256
+    filter_open_reads: bool = True
+    open_read_prefixes: list[str] = msgspec.field(
+        default_factory=lambda: list(_DEFAULT_OPEN_READ_PREFIXES))
+    traversal_scan_bytes: Annotated[int, msgspec.Meta(ge=0, le=64)] = 32
+    args_max_bytes: Annotated[int, msgspec.Meta(ge=200, le=20_000)] = 1000
+    env_max_bytes: Annotated[int, msgspec.Meta(ge=0, le=20_000)] = 600
+    ignore_self: bool = True
+    startup_timeout_s: PositiveFloat = 60.0
+    exit_linger_s: PositiveFloat = 5.0
+
+    def __post_init__(self) -> None:
+        if self.event_types:
+            self._check_event_types()
+        if self.perf_buffer_pages & (self.perf_buffer_pages - 1):
+            raise ValueError(f"perf_buffer_pages: expected a power of two, "
+                             f"got {self.perf_buffer_pages}")
+        relative = [prefix for prefix in self.open_read_prefixes if not prefix.startswith("/")]
+        if relative:
+            raise ValueError(f"open_read_prefixes: expected absolute paths, got {relative}")
+
+    def _check_event_types(self) -> None:
+        from runwatch.sources.ebpf.catalog import SUPPORTED_TYPES  # imported when used: no cycle
+        unknown = sorted(set(self.event_types) - SUPPORTED_TYPES)
+        if unknown:
+            raise ValueError(f"event_types: not traced by the kernel sensor: {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(SUPPORTED_TYPES))})")
+
+
 class SourcesConfig(_Section, frozen=True):
+    ebpf: EbpfSourceConfig = EbpfSourceConfig()
     procfs: ProcfsSourceConfig = ProcfsSourceConfig()
     runtime: RuntimeSourceConfig = RuntimeSourceConfig()
 

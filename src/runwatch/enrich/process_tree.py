@@ -1,6 +1,6 @@
 """The process table: answers ancestry questions (`proc.pname`, `proc.aname[3]`) from memory.
 
-Sources that see process starts (procfs now, the kernel sensor later) record them here; the
+Sources that see process starts (the kernel sensor, or procfs as a fallback) record them here; the
 enricher fills the parent and ancestor fields of each event from it, so no rule reads /proc.
 """
 
@@ -36,6 +36,10 @@ class ProcessInfo:
     cap_effective: str | None = None
     cap_permitted: str | None = None
     netns: int | None = None
+    env: list[str] | None = None
+    exe_ino: int | None = None
+    is_exe_upper_layer: bool | None = None
+    is_exe_from_memfd: bool | None = None
 
     @property
     def cmdline(self) -> str:
@@ -44,17 +48,24 @@ class ProcessInfo:
 
 
 def process_fields(info: ProcessInfo) -> Event:
-    """The proc.*, user.* and thread.* fields of one process, leaving out what is unknown."""
+    """The proc.*, user.* and thread.* fields of one process, leaving out what is unknown.
+
+    `proc.cwd` ends with '/' as Falco prints it ('/dev/shm/'), so `startswith "/dev/shm/"` works.
+    """
     event: Event = {"proc.pid": info.pid, "proc.ppid": info.ppid, "proc.name": info.name,
                     "thread.tid": info.pid, "proc.cmdline": info.cmdline}
     if info.args is not None:
         event["proc.args"] = " ".join(info.args)
+    cwd = info.cwd if info.cwd is None or info.cwd.endswith("/") else info.cwd + "/"
     optional: dict[str, object] = {
-        "proc.exe": info.exe, "proc.exepath": info.exepath, "proc.cwd": info.cwd,
+        "proc.exe": info.exe, "proc.exepath": info.exepath, "proc.cwd": cwd,
         "user.uid": info.uid, "group.gid": info.gid, "user.loginuid": info.loginuid,
         "proc.vpid": info.vpid, "proc.sid": info.sid, "proc.tty": info.tty,
         "proc.start_ts": info.start_ns, "container.id": info.container_id,
         "thread.cap_effective": info.cap_effective, "thread.cap_permitted": info.cap_permitted,
+        "proc.env": info.env, "proc.exe_ino": info.exe_ino,
+        "proc.is_exe_upper_layer": info.is_exe_upper_layer,
+        "proc.is_exe_from_memfd": info.is_exe_from_memfd,
     }
     event.update({key: value for key, value in optional.items() if value is not None})
     return event

@@ -45,7 +45,7 @@ async def test_new_process_becomes_an_execve_event_with_falco_fields(
     assert event["proc.cmdline"] == "sleep 3"
     assert event["proc.args"] == "3"
     assert event["proc.exepath"] == os.path.realpath("/usr/bin/sleep")
-    assert event["proc.cwd"] == "/tmp"
+    assert event["proc.cwd"] == "/tmp/"
     assert event["proc.ppid"] == os.getpid()
     assert event["proc.apid"][0] == os.getpid()  # type: ignore[index]
     assert event["user.uid"] == os.geteuid()

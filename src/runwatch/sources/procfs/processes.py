@@ -1,4 +1,4 @@
-"""Reading one process from /proc (proc(5)): stat, status, cmdline, exe, cwd, cgroup, loginuid."""
+"""Reading one process from /proc (proc(5)): stat, status, cmdline, environ, exe, cwd, cgroup, loginuid."""
 
 from __future__ import annotations
 
@@ -34,8 +34,12 @@ def read_stat(proc_root: Path, pid: int) -> tuple[str, list[str]] | None:
     return head.partition("(")[2], tail.split()
 
 
-def read_process(proc_root: Path, pid: int, boot_time_ns: int) -> ProcessInfo | None:
-    """Everything /proc tells about one process, or None if it exited while being read."""
+def read_process(proc_root: Path, pid: int, boot_time_ns: int, env_max_bytes: int = 0
+                 ) -> ProcessInfo | None:
+    """Everything /proc tells about one process, or None if it exited while being read.
+
+    The environment is read only when `env_max_bytes` is given (at most that many bytes).
+    """
     stat = read_stat(proc_root, pid)
     if stat is None:
         return None
@@ -45,11 +49,12 @@ def read_process(proc_root: Path, pid: int, boot_time_ns: int) -> ProcessInfo | 
                        tty=int(fields[4]),
                        start_ns=boot_time_ns + int(fields[19]) * 1_000_000_000 // _CLOCK_TICKS)
     _read_status(base, info)
-    argv = _read_argv(base)
+    argv = _read_nul_separated(base / "cmdline")
     if argv:
         info.exe, info.args = argv[0], argv[1:]
     elif argv is not None:  # kernel threads have an empty cmdline
         info.args = []
+    info.env = _read_nul_separated(base / "environ", max_bytes=env_max_bytes) if env_max_bytes else None
     info.exepath = _readlink(base / "exe")
     info.cwd = _readlink(base / "cwd")
     netns = _readlink(base / "ns" / "net")
@@ -87,9 +92,11 @@ def _read_status(base: Path, info: ProcessInfo) -> None:
             info.cap_permitted = capability_names(int(parts[0], 16))
 
 
-def _read_argv(base: Path) -> list[str] | None:
+def _read_nul_separated(path: Path, max_bytes: int = -1) -> list[str] | None:
+    """cmdline and environ: strings separated by NUL bytes; None if unreadable."""
     try:
-        raw = (base / "cmdline").read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(max_bytes)
     except OSError:
         return None
     return [part.decode(errors="replace") for part in raw.rstrip(b"\0").split(b"\0")] if raw else []
