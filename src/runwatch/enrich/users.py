@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from runwatch.event import Event
@@ -20,16 +22,24 @@ def parse_id_names(text: str) -> dict[int, str]:
     return names
 
 
+ContainerPids = Callable[[str], list[int]]
+"""Live pids of a container by id: any one opens a way into its root filesystem."""
+
+
 class UserNameEnricher:
     """Fills `user.name` and `group.name` from each container's own account files, cached a minute.
 
-    The files are read through `/proc/<pid>/root`, which is the container's root filesystem.
+    The files are read through `/proc/<pid>/root`, which is the container's root filesystem. The
+    event's own process may be gone already (`cat /etc/shadow` lives a millisecond), so when it
+    is, any live process of the same container will do (`container_pids`, e.g. from its cgroup).
     """
 
     name = "users"
 
-    def __init__(self, proc_root: Path = Path("/proc")) -> None:
+    def __init__(self, proc_root: Path = Path("/proc"),
+                 container_pids: ContainerPids | None = None) -> None:
         self.proc_root = proc_root
+        self.container_pids = container_pids
         self._cache: dict[str, tuple[float, dict[int, str], dict[int, str]]] = {}
 
     def enrich(self, batch: list[Event]) -> None:
@@ -49,15 +59,45 @@ class UserNameEnricher:
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < _TTL_S:
             return cached[1], cached[2]
-        root = Path("/")
-        pid = event.get("proc.pid")
-        if key != "host" and isinstance(pid, int):
-            root = self.proc_root / str(pid) / "root"
-        users = parse_id_names(_read_text(root / "etc/passwd"))
-        groups = parse_id_names(_read_text(root / "etc/group"))
+        users: dict[int, str] = {}
+        groups: dict[int, str] = {}
+        for root in self._roots(key, event.get("proc.pid")):
+            users = parse_id_names(_read_text(root / "etc/passwd"))
+            if users:
+                groups = parse_id_names(_read_text(root / "etc/group"))
+                break
         if users or key == "host":
             self._cache[key] = (now, users, groups)
         return users, groups
+
+    def _roots(self, container_id: str, pid: object) -> Iterator[Path]:
+        """Where the container's files can be read: its processes' /proc/<pid>/root.
+
+        A process in the container's cgroup may not be in its filesystem yet: runc joins the
+        cgroup first and pivots into the container's root after. A root that is our own `/` is
+        not the container's, and is skipped.
+        """
+        if container_id == "host":
+            yield Path("/")
+            return
+        candidates = [pid] if isinstance(pid, int) else []
+        if self.container_pids is not None:
+            candidates.extend(sorted(self.container_pids(container_id))[:3])
+        own_root = _identity(Path("/"))
+        for candidate in candidates:
+            root = self.proc_root / str(candidate) / "root"
+            identity = _identity(root)
+            if identity is not None and identity != own_root:
+                yield root
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a directory, or None when it cannot be reached."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _read_text(path: Path) -> str:

@@ -38,8 +38,10 @@ def ipv4(value: int) -> str:
 
 
 def ipv6(high: int, low: int) -> str:
-    """An IPv6 address read as two little-endian u64 halves in memory order."""
-    return IPv6Address(high.to_bytes(8, "little") + low.to_bytes(8, "little")).compressed
+    """An IPv6 address read as two little-endian u64 halves in memory order; an IPv4-mapped
+    one (::ffff:127.0.0.1, a dual-stack socket talking IPv4) as the IPv4 address it carries."""
+    address = IPv6Address(high.to_bytes(8, "little") + low.to_bytes(8, "little"))
+    return str(address.ipv4_mapped) if address.ipv4_mapped is not None else address.compressed
 
 
 def network_port(value: int) -> int:
@@ -133,6 +135,8 @@ def _connection(event: Event, family: int, proto: str, local: tuple[str, int],
                 remote: tuple[str, int], local_is_server: bool) -> None:
     """fd.* of a connected IP socket: client/server from who initiated, local/remote from us."""
     server, client = (local, remote) if local_is_server else (remote, local)
+    if family == _AF_INET6 and "." in local[0] and "." in remote[0]:
+        family = _AF_INET  # both ends IPv4-mapped: an IPv4 connection, as Falco reports it
     event.update({
         "fd.type": "ipv4" if family == _AF_INET else "ipv6",
         "fd.typechar": "4" if family == _AF_INET else "6", "fd.sockfamily": "ip",
@@ -381,7 +385,7 @@ DECODERS: dict[str, Decode] = {
     "chmod": _path_args({"filename": None}), "fchmod": _fd_args,
     "fchmodat": _path_args({"filename": "dirfd"}),
     "fchmodat2": _path_args({"filename": "dirfd"}),
-    "unlink": _path_args({"path": None}),
+    "unlink": _path_args({"path": None}), "rmdir": _path_args({"path": None}),
     "unlinkat": _path_args({"name": "dirfd"}),
     "rename": _path_args({"oldpath": None, "newpath": None}),
     "renameat": _path_args({"oldpath": "olddirfd", "newpath": "newdirfd"}),

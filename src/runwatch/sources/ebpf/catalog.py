@@ -246,6 +246,7 @@ SYSCALLS: dict[str, EventSpec] = {spec.name: spec for spec in [
                                    "flags": _arg(2)},
           setup=_socket_setup("$regs->di"), extra=_SOCKET),
     _spec("userfaultfd", 54, 323, "process", {"flags": _arg(0)}),
+    _spec("rmdir", 56, 84, "file", {"path": _ustr(_arg(0))}),
     _spec("fchmodat2", 55, 452, "file", {"dirfd": _int(_arg(0)), "filename": _ustr(_arg(1)),
                                         "mode": _arg(2)}),
 ]}

@@ -9,6 +9,7 @@ keys; nothing here blocks but the rare readlink of /proc for a path it cannot ot
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections import deque
@@ -26,6 +27,7 @@ from runwatch.sources.ebpf.arguments import DECODERS, Decode, Record, set_args
 from runwatch.sources.ebpf.cgroups import CgroupResolver
 from runwatch.sources.ebpf.paths import AT_FDCWD, PathResolver
 from runwatch.sources.ebpf.program import FORK_NAMES_BY_NUMBER
+from runwatch.sources.procfs.processes import read_boot_time_ns, read_process
 
 _HEADER = len(HEADER_FIELDS)
 _NO_LOGINUID = 4294967295
@@ -57,6 +59,7 @@ class EventDecoder:
         self.paths = PathResolver(proc_root)
         self.exit_linger_ns = int(exit_linger_s * 1e9)
         self.epoch_offset_ns = 0
+        self.boot_time_ns = read_boot_time_ns(proc_root)
         self.sequence = 0
         self.sync_clock()
         self._pending: dict[int, list[tuple[int, str]]] = {}
@@ -173,18 +176,26 @@ class EventDecoder:
         return event
 
     def _fork(self, values: Record) -> Event | None:
-        ktime, pid, ppid, number = values[1], values[2], values[4], values[_HEADER]
+        """A new process: a copy of its parent (same program, cwd, user) until it execs.
+
+        The record comes from the child, whose parent may already have exited (a daemon's double
+        fork): then the kernel names its new parent, a stranger. A parent whose name is not the
+        child's is not copied; /proc tells who the child is while it still lives.
+        """
+        ktime, pid, ppid, comm, number = values[1], values[2], values[4], values[8], values[_HEADER]
         evt_time = ktime + self.epoch_offset_ns
         existing = self.tree.get(pid)
         if existing is None or (existing.start_ns or 0) < evt_time:
             parent = self.tree.get(ppid)
-            if parent is not None:
-                child = ProcessInfo(**{slot: getattr(parent, slot)
-                                       for slot in ProcessInfo.__slots__})
-                child.pid, child.ppid, child.start_ns, child.vpid = pid, ppid, evt_time, None
+            child: ProcessInfo | None
+            if parent is not None and parent.name == comm:
+                child = copy.copy(parent)
+                child.vpid = None
             else:
-                child = ProcessInfo(pid=pid, ppid=ppid, name=values[8], start_ns=evt_time,
-                                    cwd=self.paths.read_link(pid, "cwd"))
+                child = read_process(self.paths.proc_root, pid, self.boot_time_ns)
+            if child is None:
+                child = ProcessInfo(pid=pid, ppid=ppid, name=comm)
+            child.pid, child.ppid, child.start_ns = pid, ppid, evt_time
             self.tree.add(child)
             self._fields.pop(pid, None)
         name = FORK_NAMES_BY_NUMBER.get(number, "clone")

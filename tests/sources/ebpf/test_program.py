@@ -1,0 +1,95 @@
+"""The generated bpftrace program: what it attaches, and the in-kernel open filter's arithmetic."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from runwatch.sources.ebpf.catalog import SUPPORTED_TYPES, SYSCALLS
+from runwatch.sources.ebpf.program import (ProgramOptions, _prefix_test, _traversal_tests,
+                                           build_program)
+
+ALL_TRACEPOINTS = frozenset(spec.tracepoint_name for spec in SYSCALLS.values()) | {
+    "clone", "clone3", "fork", "vfork"}
+
+
+def attached(text: str) -> set[str]:
+    return set(re.findall(r"tracepoint:syscalls:sys_exit_(\w+)", text))
+
+
+def test_only_the_wanted_types_and_the_sensors_own_are_attached() -> None:
+    program = build_program(frozenset({"connect"}), ProgramOptions(available_tracepoints=ALL_TRACEPOINTS))
+    assert attached(program.text) == {"connect", "execve", "execveat", "chdir", "fchdir",
+                                      "clone", "clone3", "fork", "vfork"}
+    assert "sched_process_exec" in program.text and "sched_process_exit" in program.text
+    assert program.event_types == {"connect", "execve", "execveat", "chdir", "fchdir"}
+
+
+def test_unknown_event_types_are_ignored() -> None:
+    program = build_program(frozenset({"read", "no_such_call"}), ProgramOptions())
+    assert "read" not in program.event_types and "sys_exit_read " not in program.text
+
+
+def test_syscalls_without_a_tracepoint_fall_back_to_raw_syscalls_by_number() -> None:
+    available = ALL_TRACEPOINTS - {"init_module", "finit_module"}
+    program = build_program(frozenset({"init_module", "finit_module", "openat"}),
+                            ProgramOptions(available_tracepoints=available))
+    assert program.raw_fallback == ("finit_module", "init_module")
+    assert "tracepoint:raw_syscalls:sys_exit /(args->id == 313 || args->id == 175)" in program.text
+    assert "sys_exit_finit_module" not in program.text and "sys_exit_openat" in program.text
+
+
+def test_every_supported_type_generates_a_probe() -> None:
+    program = build_program(SUPPORTED_TYPES, ProgramOptions(available_tracepoints=ALL_TRACEPOINTS))
+    expected = {spec.tracepoint_name for spec in SYSCALLS.values()} | {"clone", "clone3", "fork",
+                                                                        "vfork"}
+    assert attached(program.text) == expected
+
+
+def test_each_string_is_printed_by_its_own_probe_before_the_tuple() -> None:
+    program = build_program(frozenset({"linkat"}), ProgramOptions(available_tracepoints=ALL_TRACEPOINTS))
+    probes = [block for block in program.text.split("\n\n") if "sys_exit_linkat" in block]
+    assert len(probes) == 3  # oldpath, newpath, then the tuple
+    assert "print((8, tid, 11, str(uptr($regs->si)" in probes[0]  # tuple index of oldpath
+    assert "print((8, tid, 13, str(uptr($regs->r10)" in probes[1]
+    assert f"print(({SYSCALLS['linkat'].kind}, nsecs" in probes[2] and "str(" not in probes[2]
+
+
+def test_ignored_pids_are_left_out_of_every_probe() -> None:
+    program = build_program(frozenset({"openat"}), ProgramOptions(ignore_pids=("$1", "4242"),
+                                                                  available_tracepoints=ALL_TRACEPOINTS))
+    for header in re.findall(r"^tracepoint:\S+ /[^\n]*", program.text, flags=re.MULTILINE):
+        if "sched_process_exit" not in header:
+            assert "pid != $1 && pid != 4242" in header, header
+
+
+def evaluate(test: str, path: bytes) -> bool:
+    """Run a generated filter test the way the BPF program would, on the path's 64-bit words."""
+    padded = path + b"\0" * 64
+    words = {f"$w{i}": int.from_bytes(padded[8 * i:8 * i + 8], "little") for i in range(8)}
+    expression = re.sub(r"\$w\d", lambda m: str(words[m.group(0)]), test)
+    return bool(eval(expression.replace("||", " or ").replace("&&", " and ")))  # noqa: S307
+
+
+@pytest.mark.parametrize(("prefix", "path", "expected"), [
+    ("/etc/", b"/etc/shadow", True), ("/etc/", b"/etc", False), ("/etc/", b"/usr/etc/x", False),
+    ("/root/", b"/root/.ssh/id_rsa", True), ("/run/secrets/", b"/run/secrets/token", True),
+    ("/var/run/secrets/", b"/var/run/secrets/kubernetes.io/token", True),
+    ("/var/run/secrets/", b"/var/run/secretz/x", False),
+    ("/proc/", b"/proc/1/environ", True), ("/proc/", b"/procs", False),
+])
+def test_prefix_tests_match_exactly_the_paths_that_start_with_the_prefix(
+        prefix: str, path: bytes, expected: bool) -> None:
+    assert evaluate(_prefix_test(prefix), path) is expected
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    (b"../../etc/shadow", True), (b"/var/www/../../etc/shadow", True),
+    (b"/srv/app/static/../x", True), (b"/a/b/c/d/e/f/g/h/i/j/k/l/m/../x", True),  # ../ at 27
+    (b"/usr/lib/x86_64-linux-gnu/libc.so.6", False), (b"/tmp/..hidden/x", False),
+    (b"/etc/..", False),  # no slash after: not a traversal into anything
+])
+def test_the_traversal_test_finds_dot_dot_slash_at_any_offset(path: bytes, expected: bool) -> None:
+    tests = _traversal_tests(4)
+    assert any(evaluate(test, path) for test in tests) is expected
