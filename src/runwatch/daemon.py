@@ -39,6 +39,7 @@ from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
+from runwatch.sources.ebpf import EbpfSource, why_not
 from runwatch.sources.procfs import ProcfsSource
 from runwatch.sources.runtime.client import EngineClient
 from runwatch.sources.runtime.metrics import ContainerUsageCollector
@@ -50,6 +51,7 @@ from runwatch.web.app import create_app
 log = logging.getLogger(__name__)
 
 INTERNAL_DROP_RULE = "runwatch internal: events dropped"
+KERNEL_DROP_RULE = "runwatch internal: syscall event drop"
 _DROP_CHECK_INTERVAL_S = 10.0
 _ALERT_BATCH = 256
 _STORE_BATCH = 2_000
@@ -70,18 +72,25 @@ class Pipeline:
     collectors: list[Collector] = field(default_factory=list)
 
 
-def build_pipeline(config: Config) -> Pipeline:
-    """Choose and build every component: the one place a source, detector or output is plugged in."""
+def build_pipeline(config: Config, event_types: frozenset[str] | None = None) -> Pipeline:
+    """Choose and build every component: the one place a source, detector or output is plugged in.
+
+    `event_types` are the syscall event types the rules need (None: all the sensor supports).
+    """
     tree, inventory = ProcessTree(), Inventory()
     store = open_store(config.resolved_store_url)
     sources: list[Source] = []
-    if config.sources.procfs.enabled:
+    kernel = _build_kernel_source(config, tree, event_types)
+    if kernel is not None:
+        sources.append(kernel)
+    elif config.sources.procfs.enabled:
         sources.append(ProcfsSource(config.sources.procfs, tree))
     runtime = _build_runtime_source(config, inventory)
     if runtime is not None:
         sources.append(runtime)
     containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
-    enrichers: list[Enricher] = [ProcessTreeEnricher(tree), UserNameEnricher(), containers]
+    users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
+    enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname)]
     outputs = build_outputs(config.outputs)
     if config.response.policies:
@@ -93,6 +102,24 @@ def build_pipeline(config: Config) -> Pipeline:
     return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
                     prefetchers=[containers],
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
+
+
+def _build_kernel_source(config: Config, tree: ProcessTree, event_types: frozenset[str] | None
+                         ) -> EbpfSource | None:
+    """The kernel sensor when it can run here; else None, and procfs is the fallback."""
+    settings = config.sources.ebpf
+    if settings.enabled == "false":
+        log.info("kernel sensor disabled in the config; using the procfs fallback")
+        return None
+    reason = why_not(settings.bpftrace)
+    if reason is not None:
+        if settings.enabled == "true":
+            raise SourceError(f"sources.ebpf.enabled is true but the kernel sensor cannot run: "
+                              f"{reason}")
+        log.warning("kernel sensor cannot run; using the procfs fallback",
+                    extra={"reason": reason})
+        return None
+    return EbpfSource(settings, tree, event_types)
 
 
 def _build_runtime_source(config: Config, inventory: Inventory) -> RuntimeSource | None:
@@ -158,6 +185,7 @@ class Daemon:
         self._force = False
         self._pipeline_tasks: list[asyncio.Task[None]] = []
         self._dropped_seen = 0
+        self._lost_seen = 0
         self._inventory_version_stored = -1
 
     @property
@@ -279,8 +307,14 @@ class Daemon:
             delay_s = min(delay_s * 2, 30.0)
 
     async def _run_source(self, source: Source) -> None:
-        async for batch in source.events():
-            await self.source_edge.put_many(batch)
+        """Move a source's batches on; one that cannot wait (`overflow = "drop"`, the kernel
+        sensor) has what does not fit dropped and counted rather than being held back."""
+        if getattr(source, "overflow", "wait") == "drop":
+            async for batch in source.events():
+                self.source_edge.offer_many(batch)
+        else:
+            async for batch in source.events():
+                await self.source_edge.put_many(batch)
 
     async def _enrich_stage(self) -> None:
         while (batch := await self.source_edge.get_batch(self.config.pipeline.batch_size)) is not None:
@@ -369,6 +403,24 @@ class Daemon:
         while True:
             await asyncio.sleep(_DROP_CHECK_INTERVAL_S)
             self.raise_drop_alert_if_needed()
+            self.raise_kernel_drop_alert_if_needed()
+
+    def raise_kernel_drop_alert_if_needed(self) -> None:
+        """Like Falco's 'syscall event drop': the kernel's buffer overran before events were read."""
+        lost = {s.name: s.status.lost_total for s in self.pipeline.sources if s.status.lost_total}
+        total = sum(lost.values())
+        if total <= self._lost_seen:
+            return
+        dropped, self._lost_seen = total - self._lost_seen, total
+        alert = Alert.create(
+            rule=KERNEL_DROP_RULE, priority=Priority.CRITICAL, source="internal",
+            hostname=self.hostname, tags=["runwatch_internal"],
+            output=f"runwatch internal: syscall event drop. {dropped} system call events lost "
+                   f"in the kernel's buffer since the last check (totals per source: "
+                   f"{orjson.dumps(lost).decode()})",
+            output_fields={"n_drops": dropped, "n_drops_total": total, "sources": lost})
+        if not self.alert_edge.is_closed:
+            self.alert_edge.offer(alert)
 
     def raise_drop_alert_if_needed(self) -> None:
         total = self.health.dropped_total

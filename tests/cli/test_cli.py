@@ -118,7 +118,7 @@ def test_run_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None
     process, base = start_runwatch(tmp_path)
     try:
         health = wait_healthy(process, base)
-        assert health["sources"]["procfs"]["state"] in ("starting", "running")  # type: ignore[index]
+        assert health["sources"]["ebpf"]["state"] in ("starting", "running")  # type: ignore[index]
         assert "runwatch_queue_depth" in httpx.get(f"{base}/metrics").text
     finally:
         process.send_signal(signal.SIGTERM)
