@@ -217,6 +217,19 @@ FIELDS: dict[str, Field] = {field.name: field for field in _REGISTRY}
 
 _DYNAMIC_PREFIXES = ("evt.arg.", "evt.rawarg.")
 
+DERIVED_FIELDS: dict[str, tuple[str, ...]] = {
+    "fd.ip": ("fd.cip", "fd.sip"), "fd.port": ("fd.cport", "fd.sport"),
+    "fd.net": ("fd.cip", "fd.sip"), "fd.snet": ("fd.sip",), "fd.cnet": ("fd.cip",),
+    "fd.lnet": ("fd.lip",), "fd.rnet": ("fd.rip",),
+}
+"""Fields never stored on an event but read from others; a check on several matches any of them
+(Falco: `fd.ip = X` is true when the client or the server IP is X)."""
+
+FLAG_ARGUMENTS = frozenset({"flags", "mode", "request", "domain", "type", "prot", "options",
+                            "cmd", "how", "op", "mask", "resource", "protocol", "sig"})
+"""`evt.arg.NAME` holding flag or enum names joined by '|' (`O_WRONLY|O_TRUNC`): `contains`
+tests for set flags, not substrings."""
+
 
 def resolve_field(name: str) -> tuple[Field, str | None] | None:
     """Split a field reference (`proc.aname[2]`, `evt.arg.flags`) into its field and argument.
