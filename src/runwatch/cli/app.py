@@ -17,6 +17,7 @@ from runwatch import __version__
 from runwatch.cli.alerts import alerts
 from runwatch.cli.config import config_app
 from runwatch.cli.fields import fields
+from runwatch.cli.rules import rules_app
 from runwatch.cli.run import run
 from runwatch.errors import RunwatchError
 
@@ -29,6 +30,7 @@ app.command()(run)
 app.command()(alerts)
 app.command()(fields)
 app.add_typer(config_app, name="config")
+app.add_typer(rules_app, name="rules")
 
 _state = {"debug": False}
 

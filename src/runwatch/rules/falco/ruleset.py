@@ -152,6 +152,11 @@ def compile_collection(collection: Collection, rule_matching: RuleMatching = "fi
     expander = Expander(collection.lists, collection.macros)
     generator = CodeGenerator()
     compiled: list[_Compiled] = []
+    for name, macro in collection.macros.items():
+        try:
+            expander.macro_tree(name)
+        except ExpandError as err:
+            errors.append(RuleError(f"condition: {err.message}", macro.location))
     for info in collection.rules.values():
         if info.source not in sources:
             warnings.append(RuleError(f"unknown source '{info.source}': rule skipped (runwatch "
