@@ -85,9 +85,10 @@ def list_rules(
         return
     table = Table("rule", "priority", "enabled", "event types", "tags", box=None, show_edge=False)
     for rule in rules:
-        types = "all" if rule.event_types.is_complement else ",".join(sorted(rule.event_types.names))
+        shown = "all" if rule.event_types.is_complement else \
+            ",".join(sorted(rule.event_types.names))
         table.add_row(escape(rule.name), rule.priority.label, "yes" if rule.enabled else "no",
-                      types, escape(",".join(rule.tags)))
+                      shown, escape(",".join(rule.tags)))
     Console(highlight=False, soft_wrap=True).print(table)
 
 

@@ -118,6 +118,15 @@ def _evt_type_values(check: Check) -> frozenset[str] | None:
     return None
 
 
+def mentioned_event_types(expr: Expr) -> frozenset[str]:
+    """Every event type an `evt.type` check names; the others can be folded as one."""
+    names: set[str] = set()
+    for node in walk(expr):
+        if isinstance(node, Check):
+            names |= _evt_type_values(node) or frozenset()
+    return frozenset(names)
+
+
 def fold_event_type(expr: Expr, evt_type: str | None) -> Expr:
     """Replace `evt.type` checks by their value for one event type (None: a type no rule names)."""
     if isinstance(expr, Not):

@@ -158,7 +158,10 @@ def read_list_item(item: str) -> str:
     """A list item as the condition would read it: a quoted item is unquoted (`'"(systemd)"'`)."""
     if len(item) >= 2 and item[0] in "\"'":
         parser = _Parser(item)
-        token = parser.quoted()
+        try:
+            token = parser.quoted()
+        except ConditionSyntaxError:
+            return item
         if token is not None and parser.pos == len(item):
             return token
     return item
@@ -270,6 +273,8 @@ class _Parser:
             return result
         if self.word("("):
             return self.parse_group_rest(self.pos - 1)
+        if self.pos >= len(self.text):
+            raise self.fail(f"the condition ends too early after '{keyword}'")
         raise self.fail(f"expected a blank or '(' after '{keyword}'")
 
     def parse_not(self) -> Expr:

@@ -45,7 +45,7 @@ def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-for _tag in ("bool", "int", "float", "timestamp"):
+for _tag in ("bool", "int", "float", "timestamp", "value"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _construct_text)
 
 

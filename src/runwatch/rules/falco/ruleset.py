@@ -18,7 +18,8 @@ from runwatch.event import Event
 from runwatch.priority import Priority
 from runwatch.rules.falco.collector import Collection, RuleInfo, collect
 from runwatch.rules.falco.compiler import CodeGenerator, CompileError, MatchFunction, TypeSet, \
-    build_functions, event_types, fold_event_type, generate_function, validate
+    build_functions, event_types, fold_event_type, generate_function, mentioned_event_types, \
+    validate
 from runwatch.rules.falco.expand import ExpandError, Expander, exception_condition, fold
 from runwatch.rules.falco.output import OutputError, OutputTemplate, parse_output
 from runwatch.rules.falco.parser import Check, ConditionSyntaxError, Const, Expr, FieldRef, \
@@ -262,7 +263,7 @@ def _build_matchers(generator: CodeGenerator, compiled: list[_Compiled],
     plan: dict[str, tuple[dict[str, str], str]] = {}
     generated: dict[str, dict[str, str]] = {}
     for source, rules in by_source.items():
-        named = sorted(set().union(*(r.types.names for _, r in rules)))
+        named = sorted(set().union(*(mentioned_event_types(r.expr) for _, r in rules)))
         names: dict[str, str] = {}
         generated[source] = {}
         for evt_type in [*named, None]:

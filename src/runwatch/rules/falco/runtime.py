@@ -98,6 +98,7 @@ def ip(text: object) -> IPAddress | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def in_networks(text: object, networks: tuple[IPNetwork, ...]) -> bool:
     """fd.snet in (10.0.0.0/8, ...): the IP lies in one of the networks (same family)."""
     address = ip(text)
@@ -106,6 +107,7 @@ def in_networks(text: object, networks: tuple[IPNetwork, ...]) -> bool:
     return any(address.version == net.version and address in net for net in networks)
 
 
+@lru_cache(maxsize=65536)
 def not_in_network(text: object, network: IPNetwork) -> bool:
     """fd.snet != 10.0.0.0/8: a known IP outside the network (Falco: the masked IPs differ)."""
     address = ip(text)
@@ -256,17 +258,17 @@ def _compare_one(op: str, left: object, right: object) -> bool:
         left, right = str(left), str(right)
     try:
         if op == "=":
-            return left == right
+            return bool(left == right)
         if op == "!=":
-            return left != right
+            return bool(left != right)
         if op == "<":
-            return left < right  # type: ignore[operator]
+            return bool(left < right)  # type: ignore[operator]
         if op == "<=":
-            return left <= right  # type: ignore[operator]
+            return bool(left <= right)  # type: ignore[operator]
         if op == ">":
-            return left > right  # type: ignore[operator]
+            return bool(left > right)  # type: ignore[operator]
         if op == ">=":
-            return left >= right  # type: ignore[operator]
+            return bool(left >= right)  # type: ignore[operator]
     except TypeError:
         return False
     if not isinstance(left, str) or not isinstance(right, str):
