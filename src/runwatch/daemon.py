@@ -37,6 +37,8 @@ from runwatch.health import Health, StageCounters
 from runwatch.inventory import Inventory
 from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
+from runwatch.rules.falco.detector import FalcoDetector
+from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
@@ -70,6 +72,7 @@ class Pipeline:
     inventory: Inventory = field(default_factory=Inventory)
     prefetchers: list[Prefetcher] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
+    rules_reloader: RulesReloader | None = None
 
 
 def build_pipeline(config: Config, event_types: frozenset[str] | None = None) -> Pipeline:
@@ -92,6 +95,12 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname)]
+    reloader = None
+    if config.rules.files:
+        falco, _ = load_detector(config.rules, config.resolved_hostname)
+        detectors.append(falco)
+        reloader = RulesReloader(config.rules, config.resolved_hostname, falco)
+        report_unprovided_fields(falco.ruleset, [*sources, *enrichers])
     outputs = build_outputs(config.outputs)
     if config.response.policies:
         client = EngineClient(runtime.url, config.sources.runtime.timeout_s) \
@@ -100,7 +109,7 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
                               runtime.lookup_container if runtime else None)
         outputs.append(OutputWorker(responder, Priority.DEBUG, 10_000))
     return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
-                    prefetchers=[containers],
+                    prefetchers=[containers], rules_reloader=reloader,
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
 
 
@@ -192,6 +201,10 @@ class Daemon:
     def detectors(self) -> list[Detector]:
         return self.pipeline.detectors
 
+    def swap_falco_detector(self, old: FalcoDetector, new: FalcoDetector) -> None:
+        """A rules reload: the new Falco detector takes the old one's place."""
+        self.replace_detectors([new if d is old else d for d in self.detectors])
+
     def replace_detectors(self, detectors: list[Detector]) -> None:
         """Swap the detectors between two batches (rules reload); the next batch meets the new ones."""
         self.pipeline.detectors = detectors
@@ -226,6 +239,9 @@ class Daemon:
                             asyncio.create_task(self._watch_drops()),
                             asyncio.create_task(self._supervise("inventory", self._persist_inventory)),
                             asyncio.create_task(self._supervise("retention", self._retention))]
+            if (reloader := self.pipeline.rules_reloader) is not None:
+                housekeeping.append(asyncio.create_task(self._supervise(
+                    "rules", lambda: reloader.run(self.swap_falco_detector))))
             self.ready.set()
             try:
                 await self._stop.wait()

@@ -21,6 +21,13 @@ class ContainerMetaEnricher:
     """Copies a container's `container.*` and `k8s.*` fields onto each of its events."""
 
     name = "container_meta"
+    fields = frozenset({"container.full_id", "container.name", "container.image",
+                        "container.image.id", "container.image.repository", "container.image.tag",
+                        "container.image.digest", "container.privileged", "container.mounts",
+                        "container.type", "container.label", "container.start_ts",
+                        "container.mount.dest", "container.mount.source", "k8s.pod.name",
+                        "k8s.ns.name", "k8s.pod.uid", "k8s.pod.label"})
+    """The fields it adds (rules using fields nothing provides are reported at load)."""
 
     def __init__(self, inventory: Inventory, lookup: LookupContainer | None = None) -> None:
         self.inventory = inventory

@@ -112,6 +112,10 @@ class ProcessTreeEnricher:
     """Fills parent, ancestor and session fields of events that carry a `proc.pid`."""
 
     name = "process_tree"
+    fields = frozenset({"proc.pname", "proc.pcmdline", "proc.pexe", "proc.pexepath",
+                        "proc.pvpid", "proc.sname", "proc.aname", "proc.apid", "proc.aexe",
+                        "proc.aexepath", "proc.acmdline"})
+    """The fields it adds (rules using fields nothing provides are reported at load)."""
 
     def __init__(self, tree: ProcessTree) -> None:
         self.tree = tree

@@ -35,6 +35,8 @@ class UserNameEnricher:
     """
 
     name = "users"
+    fields = frozenset({"user.name", "group.name"})
+    """The fields it adds (rules using fields nothing provides are reported at load)."""
 
     def __init__(self, proc_root: Path = Path("/proc"),
                  container_pids: ContainerPids | None = None) -> None:

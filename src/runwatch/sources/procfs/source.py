@@ -54,6 +54,16 @@ class ProcfsSource:
     """Polls /proc every `interval_s` and emits what changed since the previous scan."""
 
     name = "procfs"
+    fields = frozenset({
+        "evt.type", "evt.dir", "evt.source", "evt.category", "evt.res", "evt.rawres", "evt.time",
+        "proc.pid", "proc.ppid", "proc.name", "proc.cmdline", "proc.args", "proc.exe",
+        "proc.exepath", "proc.cwd", "proc.vpid", "proc.sid", "proc.tty", "proc.start_ts",
+        "proc.env", "proc.exe_ino", "proc.is_exe_upper_layer", "proc.is_exe_from_memfd",
+        "thread.tid", "thread.cap_effective", "thread.cap_permitted", "user.uid", "group.gid",
+        "user.loginuid", "container.id", "fd.type", "fd.typechar", "fd.l4proto", "fd.sockfamily",
+        "fd.lip", "fd.lport", "fd.rip", "fd.rport", "fd.sip", "fd.sport", "fd.cip", "fd.cport",
+        "fd.dip", "fd.dport", "fd.name", "fd.num", "fd.connected"})
+    """The fields its events can carry (rules using others are reported at load)."""
 
     def __init__(self, config: ProcfsSourceConfig, tree: ProcessTree,
                  proc_root: Path = Path("/proc")) -> None:
