@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ RULESETS = [DATA / "falco_rules.yaml", DATA / "falco-incubating_rules.yaml",
 def runwatch(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "runwatch", *map(str, args)],
                           capture_output=True, text=True, timeout=120,
-                          env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+                          env={**os.environ, "COLUMNS": "200"})
 
 
 def test_validate_counts_rules_macros_and_lists_of_falco_rulesets() -> None:
