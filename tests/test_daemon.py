@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -78,7 +79,9 @@ def make_daemon(config: Config, events: list[Event], detector_type: str = "open"
 
 
 def events_of(count: int) -> list[Event]:
-    return [{"evt.type": "open" if n % 2 == 0 else "close", "evt.time": 1_000 + n, "n": n,
+    """Events from now: retention removes anything older than its age limit."""
+    start_ns = time.time_ns()
+    return [{"evt.type": "open" if n % 2 == 0 else "close", "evt.time": start_ns + n, "n": n,
              "container.id": "host"} for n in range(count)]
 
 
