@@ -16,7 +16,9 @@ from rich.console import Console
 from runwatch import __version__
 from runwatch.cli.alerts import alerts
 from runwatch.cli.config import config_app
+from runwatch.cli.containers import containers
 from runwatch.cli.fields import fields
+from runwatch.cli.respond import respond_app
 from runwatch.cli.rules import rules_app
 from runwatch.cli.run import run
 from runwatch.errors import RunwatchError
@@ -29,8 +31,10 @@ app = typer.Typer(name="runwatch", no_args_is_help=True, add_completion=False,
 app.command()(run)
 app.command()(alerts)
 app.command()(fields)
+app.command()(containers)
 app.add_typer(config_app, name="config")
 app.add_typer(rules_app, name="rules")
+app.add_typer(respond_app, name="respond")
 
 _state = {"debug": False}
 
