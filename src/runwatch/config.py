@@ -71,9 +71,10 @@ class EbpfSourceConfig(_Section, frozen=True):
     filter_open_reads: bool = True
     open_read_prefixes: list[str] = msgspec.field(
         default_factory=lambda: list(_DEFAULT_OPEN_READ_PREFIXES))
-    traversal_scan_bytes: Annotated[int, msgspec.Meta(ge=0, le=64)] = 32
+    traversal_scan_bytes: Annotated[int, msgspec.Meta(ge=0, le=64)] = 16
     args_max_bytes: Annotated[int, msgspec.Meta(ge=200, le=20_000)] = 1000
     env_max_bytes: Annotated[int, msgspec.Meta(ge=0, le=20_000)] = 600
+    raw_syscalls_fallback: bool = False
     ignore_self: bool = True
     startup_timeout_s: PositiveFloat = 60.0
     exit_linger_s: PositiveFloat = 5.0
@@ -241,11 +242,19 @@ class ResponseConfig(_Section, frozen=True):
     policies: list[ResponsePolicyConfig] = []
 
 
+class ApiConfig(_Section, frozen=True):
+    session_hours: PositiveFloat = 12.0
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
+    metrics_auth: bool = False
+    stream_queue_size: Annotated[int, msgspec.Meta(ge=16)] = 1000
+
+
 class Config(_Section, frozen=True):
     hostname: str = ""
     data_dir: str = ""
     listen: str = "127.0.0.1:8080"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    api: ApiConfig = ApiConfig()
     sources: SourcesConfig = SourcesConfig()
     rules: RulesConfig = RulesConfig()
     pipeline: PipelineConfig = PipelineConfig()

@@ -35,8 +35,10 @@ from runwatch.errors import ConfigError, SourceError, StoreError
 from runwatch.event import Event
 from runwatch.health import Health, StageCounters
 from runwatch.inventory import Inventory
+from runwatch.respond.desk import ResponseDesk
 from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
+from runwatch.rules.catalog import RuleCatalog
 from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
 from runwatch.rules.thresholds import ThresholdDetector
@@ -49,6 +51,8 @@ from runwatch.sources.runtime.source import RuntimeSource
 from runwatch.store.base import Store
 from runwatch.store.sql import open_store
 from runwatch.web.app import create_app
+from runwatch.web.base import WebParts
+from runwatch.web.stream import AlertStream
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +192,10 @@ class Daemon:
             edges.append(self.store_edge)
         self.health = Health(pipeline.sources, edges, pipeline.outputs, self.counters,
                              pipeline.collectors)
-        self.alert_listeners: list[Callable[[list[Alert]], None]] = []
+        self.rule_catalog = RuleCatalog(lambda: self.pipeline.detectors)
+        self.alert_stream = AlertStream(config.api.stream_queue_size)
+        self.alert_listeners: list[Callable[[list[Alert]], None]] = [self.rule_catalog.observe,
+                                                                     self.alert_stream.publish]
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._force = False
@@ -269,6 +276,7 @@ class Daemon:
         for task in housekeeping:
             task.cancel()
         await asyncio.gather(*housekeeping, return_exceptions=True)
+        self.alert_stream.close()  # open /api/stream responses end, so the server can stop
         server.should_exit = True
         await asyncio.gather(server_task, return_exceptions=True)
         await asyncio.to_thread(self.pipeline.store.close)
@@ -300,9 +308,17 @@ class Daemon:
             raise ConfigError(f"listen: cannot listen on {self.config.listen}: {err.strerror}") from err
         sock.listen(128)
         sock.setblocking(False)
-        server = _EmbeddedServer(uvicorn.Config(create_app(self.health), log_level="warning",
-                                                lifespan="off", access_log=False))
+        server = _EmbeddedServer(uvicorn.Config(create_app(self.health, self._web_parts()),
+                                                log_level="warning", lifespan="off", access_log=False))
         return server, asyncio.create_task(server.serve(sockets=[sock]), name="http")
+
+    def _web_parts(self) -> WebParts:
+        """What the API and dashboard read and change: the store, new alerts, rules, responses."""
+        engine = next((s.url for s in self.pipeline.sources if isinstance(s, RuntimeSource)), None)
+        return WebParts(store=self.pipeline.store, stream=self.alert_stream, rules=self.rule_catalog,
+                        responses=ResponseDesk(self.pipeline.store, engine,
+                                               self.config.sources.runtime.timeout_s),
+                        health=self.health, settings=self.config.api)
 
     async def _supervise(self, name: str, stage: Callable[[], Awaitable[None]]) -> None:
         """Run a stage; if it crashes, log with traceback, count, and restart it with back-off."""
@@ -350,7 +366,7 @@ class Daemon:
             for detector in self.pipeline.detectors:
                 alerts.extend(detector.match(batch))
             if alerts:
-                await self.alert_edge.put_many(alerts)
+                await self.alert_edge.put_many(self.rule_catalog.admit(alerts))  # rules switched off
         self.alert_edge.close()
 
     async def _alert_stage(self) -> None:

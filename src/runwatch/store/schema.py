@@ -39,11 +39,27 @@ alerts = Table(
     Column("output", Text, nullable=False),
     Column("tags", Text, nullable=False),
     Column("output_fields", Text, nullable=False),
-    Index("ix_alerts_time", "time_ns"),
-    Index("ix_alerts_rule_time", "rule", "time_ns"),
+    # Added after the first release (store/migrate.py adds them to older databases):
+    # the image repository, copied from output_fields so the image filter uses an index,
+    # and the triage state that people change from the API.
+    Column("image", String(512)),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("status_ns", BigInteger),
+    Column("status_by", String(128)),
+    Column("status_comment", Text),
+    Column("activity", Text, nullable=False, server_default="[]"),
+    # The overview's aggregates read only these (covering) indexes; see store/search.py.
+    Index("ix_alerts_time_priority", "time_ns", "priority"),
+    Index("ix_alerts_rule_stats", "rule", "time_ns", "priority", "status"),
     Index("ix_alerts_priority_time", "priority", "time_ns"),
-    Index("ix_alerts_container_time", "container_id", "time_ns"),
+    Index("ix_alerts_container_stats", "container_id", "time_ns", "priority", "status"),
+    Index("ix_alerts_image_time", "image", "time_ns"),
+    Index("ix_alerts_status_time", "status", "time_ns"),
+    Index("ix_alerts_status_priority_time", "status", "priority", "time_ns"),
 )
+
+# Indexes an older schema.py created that newer indexes above make redundant; migrate drops them.
+RETIRED_INDEXES = {"alerts": ("ix_alerts_time", "ix_alerts_rule_time", "ix_alerts_container_time")}
 
 containers = Table(
     "containers", metadata,
@@ -70,4 +86,27 @@ responses = Table(
     Column("record", Text, nullable=False),
     Index("ix_responses_time", "time_ns"),
     Index("ix_responses_alert", "alert_id"),
+)
+
+# API tokens: only a SHA-256 of each token is kept; `id` is the token's public prefix.
+tokens = Table(
+    "tokens", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_ns", BigInteger, nullable=False),
+    Column("last_used_ns", BigInteger),
+    Column("revoked_ns", BigInteger),
+)
+
+# Dashboard sign-ins: a SHA-256 of the cookie's value, the token it came from and its CSRF secret.
+sessions = Table(
+    "sessions", metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("token_id", String(32), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_ns", BigInteger, nullable=False),
+    Column("expires_ns", BigInteger, nullable=False),
+    Index("ix_sessions_token", "token_id"),
 )

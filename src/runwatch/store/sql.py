@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import create_engine, delete, event, func, insert, select, text
+from sqlalchemy import and_, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import Select
@@ -21,8 +22,14 @@ from runwatch.errors import StoreError
 from runwatch.event import Event
 from runwatch.inventory import ContainerRecord
 from runwatch.respond.base import ResponseRecord, ResponseStatus
-from runwatch.store.base import AlertQuery, EventQuery, RetentionResult, StoredContainer
+from runwatch.store.auth import SqlAuthStore
+from runwatch.store.base import (AlertActivity, AlertCount, AlertOverview, AlertPage, AlertQuery,
+                                 AlertStatus, EventQuery, RetentionResult, StoredAlert, StoredContainer)
+from runwatch.store.migrate import migrate
 from runwatch.store.schema import alerts, containers, events, metadata, responses
+from runwatch.store.search import (activity_json, alert_conditions, alert_image, alert_rows,
+                                   event_conditions, overview, row_to_alert, row_to_stored_alert,
+                                   top_counts)
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +68,12 @@ class SqlStore:
             if self.is_sqlite:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                migrate(conn)
         except (SQLAlchemyError, OSError) as err:
             raise StoreError(f"cannot open store {url}: {err}") from err
+        self.dialect = self.engine.dialect.name
+        self.auth = SqlAuthStore(self._read, self._write, self._delete)
 
     def add_events(self, batch: list[Event]) -> None:
         if not batch:
@@ -84,38 +95,63 @@ class SqlStore:
             "id": a.id, "time_ns": a.time_ns, "rule": a.rule, "priority": int(a.priority),
             "source": a.source, "hostname": a.hostname, "container_id": a.container_id,
             "output": a.output, "tags": _dumps(a.tags), "output_fields": _dumps(a.output_fields),
+            "image": alert_image(a),
         } for a in new_alerts]
         self._write(insert(alerts), rows)
 
     def list_alerts(self, query: AlertQuery) -> list[Alert]:
-        statement: Select[Any] = select(alerts)
-        if query.since_ns is not None:
-            statement = statement.where(alerts.c.time_ns >= query.since_ns)
-        if query.until_ns is not None:
-            statement = statement.where(alerts.c.time_ns < query.until_ns)
-        if query.min_priority is not None:
-            statement = statement.where(alerts.c.priority <= int(query.min_priority))
-        if query.rule is not None:
-            statement = statement.where(alerts.c.rule == query.rule)
-        if query.container_id is not None:
-            statement = statement.where(alerts.c.container_id == query.container_id)
-        statement = statement.order_by(alerts.c.time_ns.desc(), alerts.c.id.desc())
+        statement = alert_rows(select(alerts).where(*alert_conditions(query, self.dialect)))
         rows = self._read(statement.limit(query.limit).offset(query.offset))
-        return [Alert(id=r.id, time_ns=r.time_ns, rule=r.rule, priority=Priority(r.priority),
-                      source=r.source, hostname=r.hostname, container_id=r.container_id,
-                      output=r.output, tags=orjson.loads(r.tags),
-                      output_fields=orjson.loads(r.output_fields)) for r in rows]
+        return [row_to_alert(r) for r in rows]
+
+    def search_alerts(self, query: AlertQuery) -> AlertPage:
+        where = alert_conditions(query, self.dialect)
+        rows = self._read(alert_rows(select(alerts).where(*where)).limit(query.limit)
+                          .offset(query.offset))
+        total = len(rows) + query.offset if len(rows) < query.limit and (rows or not query.offset) \
+            else int(self._scalar(select(func.count()).select_from(alerts).where(*where)))
+        return AlertPage([row_to_stored_alert(r) for r in rows], total)
+
+    def get_alert(self, alert_id: str) -> StoredAlert | None:
+        rows = self._read(select(alerts).where(alerts.c.id == alert_id))
+        return row_to_stored_alert(rows[0]) if rows else None
+
+    def set_alert_status(self, alert_id: str, status: AlertStatus, actor: str, comment: str,
+                         now_ns: int) -> StoredAlert | None:
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+                if row is None:
+                    return None
+                current = row_to_stored_alert(row)
+                activity = (*current.activity, AlertActivity(now_ns, actor, status, comment))
+                conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
+                    status=str(status), status_ns=now_ns, status_by=actor, status_comment=comment,
+                    activity=activity_json(activity)))
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: write failed: {err}") from err
+        return dataclasses.replace(current, status=status, status_ns=now_ns, status_by=actor,
+                                   status_comment=comment, activity=activity)
+
+    def alert_overview(self, since_ns: int, until_ns: int, buckets: int, top: int) -> AlertOverview:
+        try:
+            with self.engine.connect() as conn:
+                return overview(conn, since_ns, until_ns, buckets, top)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: query failed: {err}") from err
+
+    def alert_counts_by_container(self, since_ns: int | None = None) -> list[AlertCount]:
+        """Alerts per container id (host alerts have none), most first."""
+        where = and_(alerts.c.container_id.is_not(None),
+                     alerts.c.time_ns >= (since_ns if since_ns is not None else 0))
+        try:
+            with self.engine.connect() as conn:
+                return top_counts(conn, alerts.c.container_id, where, None)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def list_events(self, query: EventQuery) -> list[Event]:
-        statement: Select[Any] = select(events.c.fields)
-        if query.since_ns is not None:
-            statement = statement.where(events.c.time_ns >= query.since_ns)
-        if query.until_ns is not None:
-            statement = statement.where(events.c.time_ns < query.until_ns)
-        if query.evt_type is not None:
-            statement = statement.where(events.c.evt_type == query.evt_type)
-        if query.container_id is not None:
-            statement = statement.where(events.c.container_id == query.container_id)
+        statement: Select[Any] = select(events.c.fields).where(*event_conditions(query, self.dialect))
         statement = statement.order_by(events.c.time_ns.desc(), events.c.id.desc())
         rows = self._read(statement.limit(query.limit).offset(query.offset))
         return [orjson.loads(r.fields) for r in rows]
