@@ -7,6 +7,7 @@ itself failed), so callers never see the SDK's own exception zoo.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -50,6 +51,7 @@ class EngineClient:
         self.url = url
         self.timeout_s = timeout_s
         self._client: Any = None
+        self._stream: Any = None
 
     def _sdk(self) -> Any:
         if self._client is None:
@@ -97,12 +99,14 @@ class EngineClient:
         return str(digests[0]).partition("@")[2] or None if digests else None
 
     def events(self, since_s: float) -> Iterator[dict[str, Any]]:
-        """Container events from `since_s` on, as they happen; ends when the connection drops."""
-        stream = self._call("events", lambda: self._sdk().api.events(
+        """Container events from `since_s` on, as they happen; ends when the connection drops
+        or when `close()` is called from another thread (which unblocks the waiting read)."""
+        self._stream = self._call("events", lambda: self._sdk().api.events(
             since=int(since_s), filters={"type": "container"}, decode=True))
         try:
-            yield from stream
-        except (requests.exceptions.ConnectionError, docker.errors.DockerException, OSError) as err:
+            yield from self._stream
+        except (requests.exceptions.ConnectionError, docker.errors.DockerException, OSError,
+                ValueError) as err:  # ValueError: read on the socket close() shut
             raise EngineUnavailable(f"container engine at {self.url}: event stream: {err}") from err
 
     def pause(self, container_id: str) -> None:
@@ -134,6 +138,11 @@ class EngineClient:
                    lambda: self._sdk().api.connect_container_to_network(container_id, network))
 
     def close(self) -> None:
+        """Close the event stream (if one is open) and the connection pool."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            with contextlib.suppress(Exception):  # the SDK's close of a dead socket may raise anything
+                stream.close()
         if self._client is not None:
             client, self._client = self._client, None
             client.close()

@@ -9,12 +9,14 @@ unreachable engine is reported in /healthz and retried with back-off; detection 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from runwatch.config import RuntimeSourceConfig
 from runwatch.errors import SourceError
@@ -25,6 +27,7 @@ from runwatch.inventory import ContainerRecord, Inventory, record_from_inspect
 from runwatch.sources.runtime.usage import CgroupReader, Usage, cpu_percent
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Engine actions (Docker's and Podman's spellings) -> runwatch event types.
 _EVENT_TYPES = {
@@ -117,9 +120,9 @@ class RuntimeSource:
                                 "containers": len(self.inventory)})
                 stream_client = EngineClient(self.url, timeout_s=3600.0)
                 try:
-                    since_s = await asyncio.to_thread(self._pump, stream_client, since_s, loop, queue)
+                    since_s = await _in_daemon_thread(self._pump, stream_client, since_s, loop, queue)
                 finally:
-                    stream_client.close()
+                    stream_client.close()  # unblocks the thread's read when we were cancelled
             except EngineUnavailable as err:
                 if self.status.state != "retrying":
                     log.error("container engine unreachable; retrying", extra={"error": err.message})
@@ -158,8 +161,15 @@ class RuntimeSource:
             since_s = max(since_s, float(raw.get("time", since_s)))
             event = self._lifecycle_event(client, raw)
             if event is not None:
-                asyncio.run_coroutine_threadsafe(queue.put([event]), loop).result()
+                loop.call_soon_threadsafe(self._enqueue, queue, [event])
         raise EngineUnavailable(f"container engine at {self.url}: event stream ended")
+
+    def _enqueue(self, queue: asyncio.Queue[list[Event]], batch: list[Event]) -> None:
+        """In the loop: hand a batch on; a full queue (the pipeline is stuck) counts a loss."""
+        try:
+            queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            self.status.lost_total += len(batch)
 
     def _lifecycle_event(self, client: EngineClient, raw: dict[str, Any]) -> Event | None:
         action = str(raw.get("Action") or raw.get("status") or "").partition(":")[0].strip()
@@ -227,3 +237,31 @@ class RuntimeSource:
 
     def _runtime_name(self) -> str:
         return "podman" if self.engine_version and "podman" in self.engine_version.lower() else "docker"
+
+
+async def _in_daemon_thread(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking call in its own daemon thread: unlike `asyncio.to_thread`, a read that
+    never returns cannot hold up the event loop's shutdown (or the process's exit)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def run() -> None:
+        result, error = None, None
+        try:
+            result = fn(*args)
+        except BaseException as err:  # noqa: BLE001 - handed to the awaiting task
+            error = err
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+    threading.Thread(target=run, name=getattr(fn, "__name__", "engine"), daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[_T], result: _T | None, error: BaseException | None) -> None:
+    if future.done():  # the awaiting task was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
