@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 import uvicorn
 from prometheus_client.registry import Collector
@@ -40,6 +41,7 @@ from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
 from runwatch.rules.catalog import RuleCatalog
 from runwatch.rules.falco.detector import FalcoDetector
+from runwatch.rules.falco.ruleset import DEFAULT_RULES_FILE
 from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
@@ -85,6 +87,11 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     `event_types` are the syscall event types the rules need (None: all the sensor supports).
     """
     tree, inventory = ProcessTree(), Inventory()
+    rules = config.rules if config.rules.files else \
+        msgspec.structs.replace(config.rules, files=[str(DEFAULT_RULES_FILE)])
+    falco, _ = load_detector(rules, config.resolved_hostname)
+    if event_types is None:
+        event_types = falco.ruleset.required_event_types()
     store = open_store(config.resolved_store_url)
     sources: list[Source] = []
     kernel = _build_kernel_source(config, tree, event_types)
@@ -98,13 +105,10 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
     users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
-    detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname)]
-    reloader = None
-    if config.rules.files:
-        falco, _ = load_detector(config.rules, config.resolved_hostname)
-        detectors.append(falco)
-        reloader = RulesReloader(config.rules, config.resolved_hostname, falco)
-        report_unprovided_fields(falco.ruleset, [*sources, *enrichers])
+    detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
+                                 falco]
+    reloader = RulesReloader(rules, config.resolved_hostname, falco)
+    report_unprovided_fields(falco.ruleset, [*sources, *enrichers])
     outputs = build_outputs(config.outputs)
     if config.response.policies:
         client = EngineClient(runtime.url, config.sources.runtime.timeout_s) \
