@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Annotated
 
-import orjson
+import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,9 +13,10 @@ from rich.table import Table
 from runwatch.alerts.model import format_time
 from runwatch.cli.options import ConfigOption, DataDirOption, read_config
 from runwatch.errors import RunwatchError
-from runwatch.respond.actions import undo as undo_action
+from runwatch.respond.actions import UNDOABLE
 from runwatch.respond.base import ResponseStatus
-from runwatch.sources.runtime.client import EngineClient, find_engine_socket
+from runwatch.respond.desk import ResponseDesk
+from runwatch.sources.runtime.client import find_engine_socket
 from runwatch.store.sql import open_store
 
 respond_app = typer.Typer(no_args_is_help=True, help="Show and undo automated responses.")
@@ -43,7 +43,7 @@ def list_responses(
         store.close()
     if as_json:
         for record in found:
-            typer.echo(orjson.dumps(record).decode())
+            typer.echo(msgspec.json.encode(record).decode())
         return
     table = Table("id", "time", "status", "action", "container", "policy", "reason", box=None,
                   show_edge=False)
@@ -64,21 +64,12 @@ def undo(
     """Undo a response: unpause, reconnect the networks of an isolated container, start a stopped one."""
     config = read_config(config_path, {} if data_dir is None else {"data_dir": str(data_dir)})
     store = open_store(config.resolved_store_url)
+    desk = ResponseDesk(store, find_engine_socket(config.sources.runtime.socket, os.environ),
+                        config.sources.runtime.timeout_s)
     try:
-        record = store.get_response(response_id)
-        if record is None:
-            raise RunwatchError(f"no response with id {response_id}")
-        if record.status != ResponseStatus.DONE or not record.container_id:
-            raise RunwatchError(f"response {response_id} is {record.status}: nothing to undo")
-        url = find_engine_socket(config.sources.runtime.socket, os.environ)
-        if url is None:
-            raise RunwatchError("no container engine socket found: set sources.runtime.socket")
-        client = EngineClient(url, config.sources.runtime.timeout_s)
-        try:
-            done = undo_action(client, record.action, record.container_id, record.details)
-        finally:
-            client.close()
-        store.mark_response_undone(response_id, time.time_ns())
+        record = desk.undo(response_id)
     finally:
         store.close()
-    typer.echo(f"{done} {record.container_name or record.container_id}")
+    if record is None:
+        raise RunwatchError(f"no response with id {response_id}")
+    typer.echo(f"{UNDOABLE[record.action]} {record.container_name or record.container_id}")
