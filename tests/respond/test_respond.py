@@ -121,6 +121,11 @@ async def test_policies_pause_and_isolate_the_attacked_containers_and_leave_othe
         await asyncio.wait_for(running, 60)
 
     runner = CliRunner()
+    shown = runner.invoke(app, ["containers", "--json", "--data-dir", str(tmp_path / "data")])
+    assert shown.exit_code == 0, shown.output
+    inventory = {row["name"]: row for row in map(json.loads, shown.output.splitlines())}
+    assert inventory[to_pause.name]["state"] == "paused" and inventory[to_pause.name]["alerts"] >= 1
+    assert inventory[bystander.name]["state"] == "running" and inventory[bystander.name]["alerts"] >= 1
     for record in (paused, isolated):
         result = runner.invoke(app, ["respond", "undo", record.id, "--data-dir", str(tmp_path / "data")],
                                env={"DOCKER_HOST": podman_socket})

@@ -7,13 +7,17 @@ import json
 import subprocess
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 
-from runwatch.config import RuntimeSourceConfig
+from runwatch.config import RuntimeSourceConfig, load_config
+from runwatch.daemon import Daemon, build_pipeline
 from runwatch.inventory import Inventory, parse_engine_time, split_image
 from runwatch.sources.runtime import RuntimeSource
 from tests.support.collect import SourceCollector
+from tests.support.net import free_port
 from tests.support.podman import ContainerFactory, podman
 
 pytestmark = pytest.mark.integration
@@ -114,6 +118,32 @@ async def test_unreachable_engine_is_reported_and_retried(tmp_path_factory: pyte
         await collector.stop()
         service.terminate()
         service.wait(timeout=10)
+
+
+async def test_detection_goes_on_while_the_engine_is_unreachable(tmp_path: Path) -> None:
+    config = load_config(None, {}, {
+        "data_dir": str(tmp_path / "data"), "listen": f"127.0.0.1:{free_port()}",
+        "outputs.stdout.enabled": False, "sources.ebpf.enabled": "false",
+        "sources.procfs.interval_s": 0.2,
+        "sources.runtime.enabled": "true", "sources.runtime.socket": str(tmp_path / "none.sock")})
+    daemon = Daemon(config, build_pipeline(config))
+    running = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 20)
+        async with httpx.AsyncClient() as client:
+            for _ in range(100):
+                health = (await client.get(f"http://{config.listen}/healthz")).json()
+                if health["sources"]["runtime"]["state"] == "retrying" and \
+                        health["sources"]["procfs"]["events_total"] > 0:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        daemon.request_stop()
+        await asyncio.wait_for(running, 30)
+    assert health["sources"]["runtime"]["state"] == "retrying"
+    assert "none.sock" in health["sources"]["runtime"]["error"]
+    assert health["sources"]["procfs"]["state"] == "running"
+    assert health["sources"]["procfs"]["events_total"] > 0
 
 
 def test_image_references_split_into_repository_and_tag() -> None:
