@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -223,6 +224,8 @@ async def test_a_metric_threshold_raises_an_alert_through_the_pipeline(
     rule = "Container threshold: too many processes"
     try:
         alerts = await eventually(lambda: store.list_alerts(AlertQuery(rule=rule, limit=10)), 20)
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://{config.listen}/metrics")).text
     finally:
         daemon.request_stop()
         await asyncio.wait_for(running, 60)
@@ -230,3 +233,9 @@ async def test_a_metric_threshold_raises_an_alert_through_the_pipeline(
     [alert] = alerts  # type: ignore[misc]
     assert alert.priority == Priority.ERROR and alert.source == "container"
     assert alert.output_fields["container.pids"] > 4 and calm.short_id not in alert.output
+    series = {line.rpartition(" ")[0]: float(line.rpartition(" ")[2])
+              for line in metrics.splitlines() if line.startswith("runwatch_container_")}
+    labels = f'{{container="{busy.name}",image="{busy.image}"}}'
+    assert series[f"runwatch_container_pids{labels}"] >= 7
+    assert series[f"runwatch_container_memory_bytes{labels}"] > 0
+    assert f'runwatch_container_pids{{container="{calm.name}",image="{calm.image}"}}' in series
