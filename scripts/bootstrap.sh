@@ -64,6 +64,23 @@ CONF
   fi
 }
 
+serve_podman_api() {
+  # Where podman is installed but no service answers its Docker-compatible API (no systemd socket
+  # unit here), start one, so runwatch sees container names, images and labels and can respond.
+  [ "$(id -u)" -eq 0 ] && command -v podman >/dev/null || return 0
+  local sock=/run/podman/podman.sock
+  if [ -S "$sock" ] && "$python" -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+      "$sock" 2>/dev/null; then
+    return 0
+  fi
+  mkdir -p /run/podman
+  rm -f "$sock"
+  say "starting podman's API service on $sock"
+  setsid nohup podman system service --time 0 "unix://$sock" >/dev/null 2>&1 < /dev/null &
+  for _ in $(seq 50); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  say "podman's API service did not start; runwatch runs without container metadata"
+}
+
 python_environment() {
   local stamp="$venv/.installed" wanted
   wanted=$(cat "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)-$mode
@@ -85,6 +102,7 @@ case "$mode" in
   run)
     install_packages "${run_packages[@]}"
     mount_tracefs
+    if command -v podman >/dev/null; then configure_podman; serve_podman_api; fi
     ;;
   test)
     install_packages "${test_packages[@]}"
