@@ -8,10 +8,11 @@ from collections.abc import Generator
 import pytest
 
 from tests.support.podman import busybox_image, podman_socket, start_container
+from tests.support.postgres import postgres_server, postgres_url
 from tests.support.sensor import attack_tool, kernel_sensor
 
-__all__ = ["attack_tool", "busybox_image", "kernel_sensor", "podman_socket",
-           "start_container"]  # fixtures shared by every test
+__all__ = ["attack_tool", "busybox_image", "kernel_sensor", "podman_socket", "postgres_server",
+           "postgres_url", "start_container"]  # fixtures shared by every test
 
 
 @pytest.hookimpl(hookwrapper=True)

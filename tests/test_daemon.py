@@ -196,3 +196,16 @@ async def test_a_busy_listen_address_is_a_clear_error(tmp_path: Path) -> None:
         daemon, _ = make_daemon(config, [])
         with pytest.raises(ConfigError, match=f"listen: cannot listen on 127.0.0.1:{port}"):
             await daemon.run()
+
+
+@pytest.mark.integration
+async def test_the_store_can_be_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    config = make_config(tmp_path, **{"store.url": postgres_url})
+    daemon, source = make_daemon(config, events_of(1000))
+    running = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(source.finished.wait(), 10)
+    daemon.request_stop()
+    await asyncio.wait_for(running, 30)
+    store = open_store(postgres_url)
+    assert store.count()["alerts"] == 500 and store.count()["events"] == 1000
+    assert {a.rule for a in store.list_alerts(AlertQuery(limit=10))} == {"saw open"}

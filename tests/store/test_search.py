@@ -16,10 +16,6 @@ NOW = time.time_ns()
 MINUTE = 60 * 10**9
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    return SqlStore(f"sqlite:///{tmp_path / 'runwatch.db'}")
-
 
 def alert(rule: str, priority: Priority, age_min: float, container: str | None = None,
           image: str | None = None, tags: list[str] | None = None, output: str = "") -> Alert:

@@ -13,10 +13,6 @@ from runwatch.store.sql import SqlStore
 NOW = time.time_ns()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> SqlStore:
-    return SqlStore(f"sqlite:///{tmp_path / 'data' / 'runwatch.db'}")
-
 
 def make_alert(rule: str, priority: Priority, age_s: float, container: str | None = None) -> Alert:
     return Alert.create(rule=rule, priority=priority, source="syscall", hostname="h",
@@ -96,3 +92,9 @@ def test_unwritable_location_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StoreError, match="cannot open store"):
         SqlStore(f"sqlite:///{blocker / 'sub' / 'runwatch.db'}")
+
+
+def test_an_unreachable_server_is_a_store_error_that_hides_the_password() -> None:
+    with pytest.raises(StoreError, match="cannot open store") as raised:
+        SqlStore("postgresql+psycopg://runwatch:s3cret@127.0.0.1:1/runwatch")
+    assert "s3cret" not in str(raised.value) and "127.0.0.1" in str(raised.value)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 from rich.console import Console
 
 from runwatch import __version__
@@ -67,6 +68,6 @@ def _print_banner(config: Config, pipeline: Pipeline) -> None:
         console.print("  [red]no source is enabled: nothing will be seen[/red]")
     console.print(f"  detectors: {', '.join(d.name for d in pipeline.detectors) or 'none'}")
     console.print(f"  outputs: {', '.join(w.name for w in pipeline.outputs) or 'none'}")
-    console.print(f"  store: {config.resolved_store_url}")
+    console.print(f"  store: {make_url(config.resolved_store_url).render_as_string(hide_password=True)}")
     console.print(f"  http: http://{config.listen}/healthz  http://{config.listen}/metrics")
     console.print("  Ctrl-C stops (a second Ctrl-C forces)")

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, create_engine, delete, event, func, insert, select, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.sql import Select
 
 import msgspec
@@ -57,7 +57,7 @@ class SqlStore:
     """Events, alerts and containers in one database; creates its tables on first open."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        self.url = _without_password(url)  # for messages: they end up in logs
         self.is_sqlite = url.startswith("sqlite")
         try:
             if self.is_sqlite:
@@ -71,7 +71,7 @@ class SqlStore:
             with self.engine.begin() as conn:
                 migrate(conn)
         except (SQLAlchemyError, OSError) as err:
-            raise StoreError(f"cannot open store {url}: {err}") from err
+            raise StoreError(f"cannot open store {self.url}: {err}") from err
         self.dialect = self.engine.dialect.name
         self.auth = SqlAuthStore(self._read, self._write, self._delete)
 
@@ -234,13 +234,19 @@ class SqlStore:
         return RetentionResult(events_deleted, alerts_deleted, size)
 
     def size_bytes(self) -> int:
-        """Bytes the data occupies: SQLite pages in use, or PostgreSQL's relation sizes."""
+        """Bytes the kept data occupies: SQLite's pages in use, or on PostgreSQL an estimate of
+        the live rows (the files only shrink under VACUUM FULL, so their size cannot say
+        whether deleting helped; autovacuum makes the freed space reusable)."""
         if self.is_sqlite:
             pages, free, page_size = (int(self._scalar(text(f"PRAGMA {name}")))
                                       for name in ("page_count", "freelist_count", "page_size"))
             return (pages - free) * page_size
-        return sum(int(self._scalar(text(f"SELECT pg_total_relation_size('{t.name}')")))
-                   for t in (events, alerts, containers))
+        try:
+            with self.engine.begin() as conn:
+                return sum(_postgres_live_bytes(conn, table.name)
+                           for table in (events, alerts, containers, responses))
+        except SQLAlchemyError as err:
+            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def close(self) -> None:
         self.engine.dispose()
@@ -282,6 +288,25 @@ class SqlStore:
                 return int(conn.execute(statement).rowcount or 0)
         except SQLAlchemyError as err:
             raise StoreError(f"store {self.url}: delete failed: {err}") from err
+
+
+def _without_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+_POSTGRES_ROW_OVERHEAD = 28  # tuple header and line pointer
+
+
+def _postgres_live_bytes(conn: Any, table: str) -> int:
+    """Rows times their mean width, from fresh statistics (ANALYZE samples, it does not scan)."""
+    conn.execute(text(f"ANALYZE {table}"))
+    rows = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar_one()
+    width = conn.execute(text("SELECT coalesce(sum(avg_width), 0) FROM pg_stats WHERE tablename = :t"),
+                         {"t": table}).scalar_one()
+    return int(max(float(rows), 0.0) * (int(width) + _POSTGRES_ROW_OVERHEAD))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
