@@ -12,7 +12,7 @@ python=${PYTHON:-python3}
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 run_packages=(bpftrace)
-test_packages=(bpftrace podman runc busybox-static uidmap slirp4netns conntrack nats-server gcc libc6-dev
+test_packages=(bpftrace podman runc busybox-static uidmap slirp4netns conntrack gcc libc6-dev
                postgresql chromium curl)
 
 missing_packages() {
