@@ -242,6 +242,37 @@ class ResponseConfig(_Section, frozen=True):
     policies: list[ResponsePolicyConfig] = []
 
 
+_DEFAULT_ATTACK_TOOLS = ["nc", "ncat", "netcat", "nc.openbsd", "nc.traditional", "nmap", "nping",
+                         "socat", "masscan", "zmap", "hping3", "tcpdump", "tshark", "hydra",
+                         "sqlmap", "nikto", "msfconsole", "msfvenom", "xmrig", "minerd"]
+_DEFAULT_SENSITIVE_PREFIXES = ["/etc/", "/root/", "/home/", "/run/secrets/", "/var/run/secrets/",
+                               "/proc/", "/dev/", "/boot/", "/usr/lib/", "/lib/"]
+
+
+class ProfilesConfig(_Section, frozen=True):
+    enabled: bool = True
+    default_mode: Literal["learn", "monitor", "protect"] = "learn"
+    learn_for_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    stable_for_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    collapse_after: PositiveInt = 5
+    sensitive_read_prefixes: list[str] = msgspec.field(
+        default_factory=lambda: list(_DEFAULT_SENSITIVE_PREFIXES))
+    attack_tools: list[str] = msgspec.field(default_factory=lambda: list(_DEFAULT_ATTACK_TOOLS))
+    priority: str = "warning"
+    realert_after_s: PositiveFloat = 3600.0
+    image_change_learn_s: Annotated[float, msgspec.Meta(ge=0)] = 300.0
+    sync_interval_s: PositiveFloat = 1.0
+
+    def __post_init__(self) -> None:
+        try:
+            Priority.parse(self.priority)
+        except ValueError as err:
+            raise ValueError(f"priority: {err}") from None
+        relative = [prefix for prefix in self.sensitive_read_prefixes if not prefix.startswith("/")]
+        if relative:
+            raise ValueError(f"sensitive_read_prefixes: expected absolute paths, got {relative}")
+
+
 class ApiConfig(_Section, frozen=True):
     session_hours: PositiveFloat = 12.0
     cookie_secure: Literal["auto", "true", "false"] = "auto"
@@ -261,6 +292,7 @@ class Config(_Section, frozen=True):
     store: StoreConfig = StoreConfig()
     outputs: OutputsConfig = OutputsConfig()
     response: ResponseConfig = ResponseConfig()
+    profiles: ProfilesConfig = ProfilesConfig()
 
     def __post_init__(self) -> None:
         try:
