@@ -31,11 +31,21 @@ def test_unknown_event_types_are_ignored() -> None:
     assert "read" not in program.event_types and "sys_exit_read " not in program.text
 
 
-def test_syscalls_without_a_tracepoint_fall_back_to_raw_syscalls_by_number() -> None:
+def test_syscalls_without_a_tracepoint_are_reported_untraced_by_default() -> None:
     available = ALL_TRACEPOINTS - {"init_module", "finit_module"}
     program = build_program(frozenset({"init_module", "finit_module", "openat"}),
                             ProgramOptions(available_tracepoints=available))
-    assert program.raw_fallback == ("finit_module", "init_module")
+    assert program.unavailable == ("finit_module", "init_module") and program.raw_fallback == ()
+    assert "raw_syscalls" not in program.text and "finit_module" not in program.event_types
+    assert "openat" in program.event_types
+
+
+def test_syscalls_without_a_tracepoint_fall_back_to_raw_syscalls_by_number() -> None:
+    available = ALL_TRACEPOINTS - {"init_module", "finit_module"}
+    program = build_program(frozenset({"init_module", "finit_module", "openat"}),
+                            ProgramOptions(available_tracepoints=available,
+                                           raw_syscalls_fallback=True))
+    assert program.raw_fallback == ("finit_module", "init_module") and program.unavailable == ()
     assert "tracepoint:raw_syscalls:sys_exit /(args->id == 313 || args->id == 175)" in program.text
     assert "sys_exit_finit_module" not in program.text and "sys_exit_openat" in program.text
 

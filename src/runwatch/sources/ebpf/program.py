@@ -12,7 +12,7 @@ Opens that write, create or truncate always pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from runwatch.sources.ebpf.catalog import (FORK_NUMBERS, FORK_TYPES, HEADER_VALUES, KIND_ARGV,
                                            KIND_ENV, KIND_EXE_NAME, KIND_EXEC, KIND_EXIT, KIND_FILENAME, KIND_FORK,
@@ -34,20 +34,22 @@ class ProgramOptions:
     ignore_pids: tuple[str, ...] = ()
     filter_open_reads: bool = True
     open_read_prefixes: tuple[str, ...] = ()
-    traversal_scan_bytes: int = 32
+    traversal_scan_bytes: int = 16
     args_max_bytes: int = 1000
     env_max_bytes: int = 600
     available_tracepoints: frozenset[str] | None = None
+    raw_syscalls_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """The program text and what it traces; `raw_fallback` lists syscalls traced via raw_syscalls."""
+    """The program text and what it traces: `raw_fallback` lists syscalls traced through
+    raw_syscalls, `unavailable` those without a tracepoint left untraced (fallback off)."""
 
     text: str
     event_types: frozenset[str]
     raw_fallback: tuple[str, ...] = ()
-    unavailable: tuple[str, ...] = field(default=())
+    unavailable: tuple[str, ...] = ()
 
 
 def build_program(event_types: frozenset[str], options: ProgramOptions) -> Program:
@@ -66,9 +68,11 @@ def build_program(event_types: frozenset[str], options: ProgramOptions) -> Progr
         else:
             fallback.append(spec)
     blocks.extend(_syscall_probe(spec, options) for spec in direct)
-    if fallback:
+    if fallback and options.raw_syscalls_fallback:
         blocks.append(_raw_fallback_probe(fallback, options))
-    return Program("\n".join(blocks), frozenset(wanted), tuple(s.name for s in fallback))
+        return Program("\n".join(blocks), frozenset(wanted), tuple(s.name for s in fallback))
+    unavailable = tuple(spec.name for spec in fallback)
+    return Program("\n".join(blocks), frozenset(wanted) - set(unavailable), (), unavailable)
 
 
 def _self_filter(options: ProgramOptions) -> str:

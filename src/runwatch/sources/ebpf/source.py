@@ -75,6 +75,11 @@ class EbpfSource:
         self._stderr: deque[str] = deque(maxlen=_STDERR_KEPT)
         self._marker: str | None = None
         self._marker_seen = asyncio.Event()
+        self._environment: Environment | None = None
+
+    def environment_tracepoints(self) -> frozenset[str]:
+        """The syscalls with an exit tracepoint on this kernel (known once started)."""
+        return self._environment.syscall_tracepoints if self._environment else frozenset()
 
     def _deliver_types(self) -> frozenset[str] | None:
         """Which event types become events; None means all (no rules narrowed them)."""
@@ -92,16 +97,22 @@ class EbpfSource:
             open_read_prefixes=tuple(self.config.open_read_prefixes),
             traversal_scan_bytes=self.config.traversal_scan_bytes,
             args_max_bytes=self.config.args_max_bytes, env_max_bytes=self.config.env_max_bytes,
-            available_tracepoints=environment.syscall_tracepoints)
+            available_tracepoints=environment.syscall_tracepoints,
+            raw_syscalls_fallback=self.config.raw_syscalls_fallback)
         program = build_program(frozenset(wanted), options)
         if program.raw_fallback:
             self.status.limitations.append(
                 "traced through raw_syscalls (no tracepoint of their own on this kernel; every "
                 "syscall pays a small filter cost): " + ", ".join(program.raw_fallback))
+        if program.unavailable:
+            self.status.limitations.append(
+                "not traced: no tracepoint on this kernel (sources.ebpf.raw_syscalls_fallback "
+                "traces them at a cost to every syscall): " + ", ".join(program.unavailable))
         return program
 
     async def events(self) -> AsyncIterator[list[Event]]:
         environment = await asyncio.to_thread(check_environment, self.config.bpftrace)
+        self._environment = environment
         self.program = self.build(environment)
         with tempfile.TemporaryDirectory(prefix="runwatch-ebpf-") as workdir:
             program_path = Path(workdir) / "sensor.bt"
