@@ -21,6 +21,7 @@ from runwatch.cli.fields import fields
 from runwatch.cli.respond import respond_app
 from runwatch.cli.rules import rules_app
 from runwatch.cli.run import run
+from runwatch.cli.token import token_app
 from runwatch.errors import RunwatchError
 
 err_console = Console(stderr=True, highlight=False)
@@ -35,6 +36,7 @@ app.command()(containers)
 app.add_typer(config_app, name="config")
 app.add_typer(rules_app, name="rules")
 app.add_typer(respond_app, name="respond")
+app.add_typer(token_app, name="token")
 
 _state = {"debug": False}
 
@@ -69,6 +71,13 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except typer.TyperException as err:  # typer's usage errors (a bad option value) land here too
+        show = getattr(err, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"[bold red]error:[/bold red] {err.format_message()}", markup=True)
+        sys.exit(err.exit_code)
     except Exception as err:  # click's usage errors arrive here in non-standalone mode
         from click import ClickException
         if isinstance(err, ClickException):

@@ -16,6 +16,7 @@ from runwatch.cli.logs import configure_logging
 from runwatch.cli.options import ConfigOption, DataDirOption, read_config
 from runwatch.config import Config
 from runwatch.daemon import Daemon, Pipeline, build_pipeline
+from runwatch.web.tokens import create_first_admin_token
 
 
 def run(
@@ -33,7 +34,10 @@ def run(
         "--log-json/--log-text", help="Log as JSON lines or text (default: text on a terminal).",
         show_default=False)] = None,
 ) -> None:
-    """Monitor this host: detect threats, print and store alerts, serve /healthz and /metrics."""
+    """Monitor this host: detect threats, print and store alerts, serve the dashboard and API.
+
+    The very first start (no token was ever made) creates an admin token and prints it once.
+    """
     overrides: dict[str, object] = {}
     if rules:
         overrides["rules.files"] = [str(path) for path in rules]
@@ -47,7 +51,7 @@ def run(
     config = read_config(config_path, overrides)
     configure_logging(config.log_level, log_json)
     pipeline = build_pipeline(config)
-    _print_banner(config, pipeline)
+    _print_banner(config, pipeline, create_first_admin_token(pipeline.store.auth))
     asyncio.run(_run_daemon(config, pipeline))
 
 
@@ -55,8 +59,9 @@ async def _run_daemon(config: Config, pipeline: Pipeline) -> None:
     await Daemon(config, pipeline).run()
 
 
-def _print_banner(config: Config, pipeline: Pipeline) -> None:
-    """What runs, where, and what it cannot see, before the first alert."""
+def _print_banner(config: Config, pipeline: Pipeline, first_token: str | None) -> None:
+    """What runs, where, and what it cannot see, before the first alert; on the first start, the
+    admin token (shown this once: the store keeps only its hash)."""
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"[bold]runwatch {__version__}[/bold] monitoring [bold]{config.resolved_hostname}"
                   f"[/bold]{'' if os.geteuid() == 0 else ' (not root)'}")
@@ -69,5 +74,9 @@ def _print_banner(config: Config, pipeline: Pipeline) -> None:
     console.print(f"  detectors: {', '.join(d.name for d in pipeline.detectors) or 'none'}")
     console.print(f"  outputs: {', '.join(w.name for w in pipeline.outputs) or 'none'}")
     console.print(f"  store: {make_url(config.resolved_store_url).render_as_string(hide_password=True)}")
-    console.print(f"  http: http://{config.listen}/healthz  http://{config.listen}/metrics")
+    console.print(f"  dashboard: http://{config.listen}/  api: http://{config.listen}/api  "
+                  f"health: http://{config.listen}/healthz  metrics: http://{config.listen}/metrics")
+    if first_token is not None:
+        console.print(f"  [bold]first start: admin token (shown only now; sign in with it, make "
+                      f"more with `runwatch token create`):[/bold]\n  {first_token}")
     console.print("  Ctrl-C stops (a second Ctrl-C forces)")
