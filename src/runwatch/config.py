@@ -133,10 +133,33 @@ _DEFAULT_THRESHOLDS = [
 ]
 
 
+class AppendMatchConfig(_Section, frozen=True):
+    """Which rules an append_output entry applies to; every given key must match."""
+
+    source: str = ""
+    tags: list[str] = []
+    rule: str = ""
+
+
+class AppendOutputConfig(_Section, frozen=True):
+    match: AppendMatchConfig = AppendMatchConfig()
+    extra_output: str = ""
+    extra_fields: list[str | dict[str, str]] = []
+
+
+_DEFAULT_APPEND_OUTPUT = (AppendOutputConfig(
+    match=AppendMatchConfig(source="syscall"),
+    extra_output="container_id=%container.id container_name=%container.name "
+                 "container_image=%container.image.repository",
+    extra_fields=["container.image.tag", "k8s.ns.name", "k8s.pod.name"]),)
+
+
 class RulesConfig(_Section, frozen=True):
     files: list[str] = []
     rule_matching: Literal["first", "all"] = "first"
     watch: bool = True
+    append_output: list[AppendOutputConfig] = msgspec.field(
+        default_factory=lambda: list(_DEFAULT_APPEND_OUTPUT))
     thresholds: list[ThresholdConfig] = msgspec.field(default_factory=lambda: list(_DEFAULT_THRESHOLDS))
 
 

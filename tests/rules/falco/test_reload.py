@@ -51,7 +51,7 @@ def make_config(tmp_path: Path, rules: Path, watch: bool) -> Config:
         "data_dir": str(tmp_path / "data"), "listen": f"127.0.0.1:{free_port()}",
         "hostname": "test-host", "outputs.stdout.enabled": False, "rules.files": [str(rules)],
         "rules.watch": watch, "rules.rule_matching": "all", "sources.ebpf.enabled": "false",
-        "sources.runtime.enabled": "false"})
+        "sources.runtime.enabled": "false", "rules.append_output": []})
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:

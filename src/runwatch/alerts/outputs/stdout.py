@@ -37,7 +37,8 @@ class StdoutOutput:
             return
         local = datetime.fromtimestamp(alert.time_ns / 1e9).strftime("%H:%M:%S")
         style = PRIORITY_STYLES[alert.priority]
-        where = f" [dim]container={escape(alert.container_id)}[/dim]" if alert.container_id else ""
+        where = f" [dim]container={escape(alert.container_id)}[/dim]" \
+            if alert.container_id and alert.container_id not in alert.output else ""  # not twice
         self.console.print(
             f"{local}.{alert.time_ns % 1_000_000_000:09d} [{style}]{alert.priority.label}[/{style}] "
             f"[bold]{escape(alert.rule)}[/bold]: {escape(alert.output)}{where}")

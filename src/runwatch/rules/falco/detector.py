@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from runwatch.alerts.model import Alert
 from runwatch.event import Event
+from runwatch.rules.falco.append import AppendEntry
 from runwatch.rules.falco.ruleset import Rule, Ruleset
 
 log = logging.getLogger(__name__)
@@ -17,10 +19,14 @@ class FalcoDetector:
 
     name = "falco"
 
-    def __init__(self, ruleset: Ruleset, hostname: str) -> None:
+    def __init__(self, ruleset: Ruleset, hostname: str, append: Sequence[AppendEntry] = ()) -> None:
         self.ruleset = ruleset
         self.hostname = hostname
+        self.append = tuple(append)
         self.failed_events = 0
+        self._appends: dict[str, tuple[AppendEntry, ...]] = {
+            rule.name: tuple(entry for entry in self.append if entry.applies_to(rule))
+            for rule in ruleset.rules}
 
     def match(self, batch: list[Event]) -> list[Alert]:
         alerts: list[Alert] = []
@@ -39,6 +45,8 @@ class FalcoDetector:
     def alert(self, rule: Rule, event: Event) -> Alert:
         """The alert one rule raises for one event."""
         output, fields = rule.output.render(event)
+        for entry in self._appends.get(rule.name, ()):
+            output = entry.add_to(output, fields, event)
         when = event.get("evt.time")
         host = event.get("evt.hostname")
         container = event.get("container.id")

@@ -15,6 +15,7 @@ import watchfiles
 from runwatch.config import RulesConfig
 from runwatch.errors import RuleError
 from runwatch.event import DERIVED_FIELDS
+from runwatch.rules.falco.append import compile_append_output
 from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.ruleset import LoadResult, Ruleset, load_rules
 
@@ -34,7 +35,7 @@ def load_detector(config: RulesConfig, hostname: str) -> tuple[FalcoDetector, Lo
         log.warning("rules file warning", extra={"warning": str(warning)})
     log.info("rules loaded", extra={"rules": len(result.ruleset.enabled_rules),
                                     "files": list(config.files)})
-    return FalcoDetector(result.ruleset, hostname), result
+    return FalcoDetector(result.ruleset, hostname, compile_append_output(config.append_output)), result
 
 
 def unprovided_fields(ruleset: Ruleset, provided: Iterable[str]) -> dict[str, list[str]]:
