@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from runwatch.config import load_config
+from runwatch.errors import ConfigError
+from runwatch.rules.falco.append import compile_append_output
+from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.output import OutputError, parse_output
+from runwatch.rules.falco.ruleset import load_rules_texts
 
 
 def test_fields_render_with_na_for_absent_ones() -> None:
@@ -42,12 +47,6 @@ def test_an_unknown_field_is_refused() -> None:
 
 
 def test_append_output_adds_text_and_fields_to_the_rules_it_matches() -> None:
-    from runwatch.config import load_config
-    from runwatch.errors import ConfigError
-    from runwatch.rules.falco.append import compile_append_output
-    from runwatch.rules.falco.detector import FalcoDetector
-    from runwatch.rules.falco.ruleset import load_rules_texts
-
     rules = """
 - rule: Shadow read
   desc: d
