@@ -36,6 +36,7 @@ from runwatch.errors import ConfigError, SourceError, StoreError
 from runwatch.event import Event
 from runwatch.health import Health, StageCounters
 from runwatch.inventory import Inventory
+from runwatch.profiles import OBSERVED_EVENT_TYPES, ProfileDetector, ProfileKeeper
 from runwatch.respond.desk import ResponseDesk
 from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
@@ -79,6 +80,7 @@ class Pipeline:
     prefetchers: list[Prefetcher] = field(default_factory=list)
     collectors: list[Collector] = field(default_factory=list)
     rules_reloader: RulesReloader | None = None
+    profile_keeper: ProfileKeeper | None = None
 
 
 def build_pipeline(config: Config, event_types: frozenset[str] | None = None) -> Pipeline:
@@ -92,6 +94,8 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     falco, _ = load_detector(rules, config.resolved_hostname)
     if event_types is None:
         event_types = falco.ruleset.required_event_types()
+        if config.profiles.enabled and config.sources.runtime.enabled != "false":
+            event_types |= OBSERVED_EVENT_TYPES
     store = open_store(config.resolved_store_url)
     sources: list[Source] = []
     kernel = _build_kernel_source(config, tree, event_types)
@@ -107,6 +111,14 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
                                  falco]
+    keeper = None
+    if config.profiles.enabled and runtime is None:
+        log.info("profiles are off: they name workloads from the container engine, which is off")
+    elif config.profiles.enabled:
+        profiles = ProfileDetector(config.profiles, config.resolved_hostname, inventory,
+                                   store.profiles.load())
+        detectors.append(profiles)
+        keeper = ProfileKeeper(profiles, store.profiles, config.profiles.sync_interval_s)
     reloader = RulesReloader(rules, config.resolved_hostname, falco)
     report_unprovided_fields(falco.ruleset, [*sources, *enrichers])
     outputs = build_outputs(config.outputs)
@@ -117,7 +129,7 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
                               runtime.lookup_container if runtime else None)
         outputs.append(OutputWorker(responder, Priority.DEBUG, 10_000))
     return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
-                    prefetchers=[containers], rules_reloader=reloader,
+                    prefetchers=[containers], rules_reloader=reloader, profile_keeper=keeper,
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
 
 
@@ -250,6 +262,8 @@ class Daemon:
                             asyncio.create_task(self._watch_drops()),
                             asyncio.create_task(self._supervise("inventory", self._persist_inventory)),
                             asyncio.create_task(self._supervise("retention", self._retention))]
+            if (keeper := self.pipeline.profile_keeper) is not None:
+                housekeeping.append(asyncio.create_task(self._supervise("profiles", keeper.run)))
             if (reloader := self.pipeline.rules_reloader) is not None:
                 housekeeping.append(asyncio.create_task(self._supervise(
                     "rules", lambda: reloader.run(self.swap_falco_detector))))

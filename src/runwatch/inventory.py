@@ -41,6 +41,7 @@ class ContainerRecord:
     runtime: str
     oom_killed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    addresses: list[str] = field(default_factory=list)  # IPs on the container's networks
 
     @property
     def pod_name(self) -> str | None:
@@ -115,7 +116,11 @@ def record_from_inspect(doc: dict[str, Any], runtime: str, image_digest: str | N
     mounts = [f"{m.get('Source', '')}:{m.get('Destination', '')}:{m.get('Mode', '')}:"
               f"{str(m.get('RW', True)).lower()}:{m.get('Propagation', '')}"
               for m in doc.get("Mounts") or []]
-    networks = sorted((doc.get("NetworkSettings") or {}).get("Networks") or {})
+    settings = doc.get("NetworkSettings") or {}
+    networks = sorted(settings.get("Networks") or {})
+    addresses = sorted({address for network in [settings, *(settings.get("Networks") or {}).values()]
+                        for key in ("IPAddress", "GlobalIPv6Address")
+                        if isinstance(network, dict) and (address := network.get(key))})
     full_id = str(doc["Id"])
     exit_code = state.get("ExitCode")
     return ContainerRecord(
@@ -127,7 +132,7 @@ def record_from_inspect(doc: dict[str, Any], runtime: str, image_digest: str | N
         started_ns=parse_engine_time(state.get("StartedAt")),
         finished_ns=parse_engine_time(state.get("FinishedAt")),
         exit_code=int(exit_code) if exit_code is not None and state.get("Status") == "exited" else None,
-        runtime=runtime, oom_killed=bool(state.get("OOMKilled", False)))
+        runtime=runtime, oom_killed=bool(state.get("OOMKilled", False)), addresses=addresses)
 
 
 class Inventory:

@@ -110,3 +110,35 @@ sessions = Table(
     Column("expires_ns", BigInteger, nullable=False),
     Index("ix_sessions_token", "token_id"),
 )
+
+# Behaviour profiles (profiles/): one row per workload, its items, and the connectivity map.
+profiles = Table(
+    "profiles", metadata,
+    Column("workload", String(512), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_ns", BigInteger, nullable=False),
+    Column("record", Text, nullable=False),
+)
+
+profile_items = Table(
+    "profile_items", metadata,
+    Column("workload", String(512), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("item", Text, primary_key=True),
+    Column("origin", String(16), nullable=False),
+    Column("first_ns", BigInteger, nullable=False),
+)
+
+graph_edges = Table(
+    "graph_edges", metadata,
+    Column("source", String(512), primary_key=True),
+    Column("target", String(512), primary_key=True),
+    Column("port", Integer, primary_key=True),
+    Column("protocol", String(16), primary_key=True),
+    Column("first_ns", BigInteger, nullable=False),
+    Column("last_ns", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("abnormal", SmallInteger, nullable=False),
+    Column("alert_id", String(32)),
+)

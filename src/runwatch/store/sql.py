@@ -26,6 +26,7 @@ from runwatch.store.auth import SqlAuthStore
 from runwatch.store.base import (AlertActivity, AlertCount, AlertOverview, AlertPage, AlertQuery,
                                  AlertStatus, EventQuery, RetentionResult, StoredAlert, StoredContainer)
 from runwatch.store.migrate import migrate
+from runwatch.store.profiles import SqlProfileStore
 from runwatch.store.schema import alerts, containers, events, metadata, responses
 from runwatch.store.search import (activity_json, alert_conditions, alert_image, alert_rows,
                                    event_conditions, overview, row_to_alert, row_to_stored_alert,
@@ -74,6 +75,7 @@ class SqlStore:
             raise StoreError(f"cannot open store {self.url}: {err}") from err
         self.dialect = self.engine.dialect.name
         self.auth = SqlAuthStore(self._read, self._write, self._delete)
+        self.profiles = SqlProfileStore(self.engine, url)
 
     def add_events(self, batch: list[Event]) -> None:
         if not batch:
