@@ -6,6 +6,7 @@
      ├── SourceError     a source cannot start (not root, binary missing, no BTF)
      ├── OutputError     an output cannot be built (bad path, bad URL)
      ├── StoreError      the store cannot be opened or queried
+     ├── ProfileError    a profile, mode, item or export asked for does not exist
      └── ScanError       an image or SBOM cannot be scanned
 """
 
@@ -54,6 +55,10 @@ class OutputError(RunwatchError):
 
 class StoreError(RunwatchError):
     """The store cannot be opened, written or queried."""
+
+
+class ProfileError(RunwatchError):
+    """A behaviour profile request names an unknown workload, mode, item kind or export format."""
 
 
 class ScanError(RunwatchError):

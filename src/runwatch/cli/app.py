@@ -18,6 +18,7 @@ from runwatch.cli.alerts import alerts
 from runwatch.cli.config import config_app
 from runwatch.cli.containers import containers
 from runwatch.cli.fields import fields
+from runwatch.cli.profile import profile_app
 from runwatch.cli.respond import respond_app
 from runwatch.cli.rules import rules_app
 from runwatch.cli.run import run
@@ -36,6 +37,7 @@ app.command()(containers)
 app.add_typer(config_app, name="config")
 app.add_typer(rules_app, name="rules")
 app.add_typer(respond_app, name="respond")
+app.add_typer(profile_app, name="profile")
 app.add_typer(token_app, name="token")
 
 _state = {"debug": False}

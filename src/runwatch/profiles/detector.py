@@ -263,7 +263,8 @@ class ProfileDetector:
         if state is None:
             record = WorkloadRecord(workload=workload.name,
                                     image_repository=workload.image_repository,
-                                    deployment=workload.deployment,
+                                    deployment=workload.deployment, namespace=workload.namespace,
+                                    selector=dict(workload.selector),
                                     mode=Mode(self.config.default_mode), created_ns=now,
                                     updated_ns=now, mode_changed_ns=now)
             state = WorkloadState(workload, record, Profile(self.config.collapse_after))
@@ -369,7 +370,9 @@ class ProfileDetector:
 
     def _install(self, stored: StoredProfile) -> None:
         record = stored.record
-        state = WorkloadState(Workload(record.image_repository, record.deployment), record,
+        workload = Workload(record.image_repository, record.deployment, record.namespace,
+                            record.selector)
+        state = WorkloadState(workload, record,
                               Profile(self.config.collapse_after))
         for item in stored.items:
             self._put(state, item)

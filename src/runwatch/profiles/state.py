@@ -52,6 +52,8 @@ class WorkloadRecord(msgspec.Struct, kw_only=True):
     updated_ns: int
     mode_changed_ns: int
     revision: int = 0
+    namespace: str = ""
+    selector: dict[str, str] = msgspec.field(default_factory=dict)
     images: list[str] = msgspec.field(default_factory=list)
     image_change: ImageChange | None = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runwatch.event import Event
 
@@ -30,6 +30,8 @@ class Workload:
 
     image_repository: str
     deployment: str  # 'namespace/app', 'project/service', or '' for a lone container
+    namespace: str = field(default="", compare=False)
+    selector: dict[str, str] = field(default_factory=dict, compare=False)  # labels naming it
 
     @property
     def name(self) -> str:
@@ -49,13 +51,18 @@ def workload_for(image_repository: str, labels: Mapping[str, str],
             app = pod_name.rpartition(f"-{template_hash}-")[0]
         else:
             app = _REPLICA_SUFFIX.sub("", pod_name) or pod_name
+    selector: dict[str, str] = {}
     if app is not None:
         deployment = f"{namespace}/{app}" if namespace else app
+        key = next((key for key in APP_LABELS if labels.get(key) == app), None)
+        selector = {key: app} if key else {}
     elif labels.get(COMPOSE_PROJECT) and labels.get(COMPOSE_SERVICE):
         deployment = f"{labels[COMPOSE_PROJECT]}/{labels[COMPOSE_SERVICE]}"
+        selector = {COMPOSE_PROJECT: labels[COMPOSE_PROJECT],
+                    COMPOSE_SERVICE: labels[COMPOSE_SERVICE]}
     else:
         deployment = ""
-    return Workload(image_repository, deployment)
+    return Workload(image_repository, deployment, namespace or "", selector)
 
 
 def workload_of_event(event: Event) -> Workload | None:

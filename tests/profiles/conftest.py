@@ -1,0 +1,5 @@
+"""Fixtures of the profile tests."""
+
+from tests.support.profiles import learned_store
+
+__all__ = ["learned_store"]
