@@ -91,10 +91,13 @@ def alerts_page(request: Request, parts: Parts, principal: Viewer,
     page = parts.store.search_alerts(query)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "offset" and v]
     end = query.offset + len(page.items)
+    chosen = request.query_params.getlist("priority")
     return render(request, parts, principal, "alerts.html", page=page, query=query,
-                  filters=dict(params), is_filtered=bool(params),
-                  priorities=[p.name.lower() for p in Priority],
-                  chosen=set(request.query_params.getlist("priority")),
+                  filters=dict(params), is_filtered=any(k != "limit" for k, _ in params),
+                  priorities=[p.name.lower() for p in Priority], chosen=set(chosen),
+                  statuses=list(AlertStatus), status_links=_status_links(params),
+                  rule_names=sorted({r.name for r in parts.rules.list_rules()}),
+                  live_filters=_live_filters(dict(params), chosen, query),
                   prev_link=_page_link(params, max(0, query.offset - query.limit)) if query.offset else None,
                   next_link=_page_link(params, end) if end < page.total else None,
                   first=query.offset + 1 if page.items else 0, last=end,
@@ -103,6 +106,21 @@ def alerts_page(request: Request, parts: Parts, principal: Viewer,
 
 def _page_link(params: list[tuple[str, str]], offset: int) -> str:
     return "/alerts?" + urlencode([*params, ("offset", str(offset))])
+
+
+def _status_links(params: list[tuple[str, str]]) -> dict[str, str]:
+    """The query strings of the same filters with each status (and '' for any status)."""
+    others = [(k, v) for k, v in params if k != "status"]
+    return {status: urlencode([*others, *([("status", status)] if status else [])])
+            for status in ("open", "acknowledged", "resolved", "")}
+
+
+def _live_filters(filters: dict[str, str], priorities: list[str], query: AlertQuery
+                  ) -> dict[str, object]:
+    """The filters runwatch.js applies to streamed alerts; only the first page shows arrivals."""
+    return {"live": query.offset == 0, "priority": priorities,
+            **{key: filters.get(key, "") for key in ("min_priority", "status", "rule", "container",
+                                                     "tag", "image", "q", "until")}}
 
 
 @router.get("/alerts/{alert_id}")
