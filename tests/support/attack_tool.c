@@ -7,6 +7,7 @@
  *   attack-tool ptrace-traceme                PTRACE_TRACEME (the anti-debug trick)
  *   attack-tool packet-socket                 open an AF_PACKET raw socket
  *   attack-tool userfaultfd                   create a userfaultfd
+ *   attack-tool udp-socket                    open an ordinary UDP socket (the benign twin)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -59,6 +60,12 @@ int main(int argc, char **argv) {
         return ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0 ? 0 : 1;
     if (strcmp(argv[1], "packet-socket") == 0) {
         int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+        if (fd < 0) { perror("socket"); return 1; }
+        close(fd);
+        return 0;
+    }
+    if (strcmp(argv[1], "udp-socket") == 0) {
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
         if (fd < 0) { perror("socket"); return 1; }
         close(fd);
         return 0;
