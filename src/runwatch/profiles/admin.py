@@ -8,28 +8,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from runwatch.errors import ProfileError
-from runwatch.graph.map import Edge
 from runwatch.profiles.export import EXPORTERS, ExportContext
 from runwatch.profiles.model import Item, Kind, Mode, check_item, parse_kind, parse_mode
 from runwatch.profiles.state import Origin, StoredProfile, WorkloadRecord
-from runwatch.store.base import StoredAlert
-
-
-class ProfileStore(Protocol):
-    """The store's profile side (runwatch.store.profiles.SqlProfileStore)."""
-
-    def load(self, workloads: list[str] | None = None) -> list[StoredProfile]: ...
-
-    def get(self, workload: str) -> StoredProfile | None: ...
-
-    def set_mode(self, workload: str, mode: Mode, now_ns: int) -> WorkloadRecord | None: ...
-
-    def accept(self, workload: str, items: list[tuple[Kind, Item]], now_ns: int
-               ) -> WorkloadRecord | None: ...
-
-    def resolve_image_diff(self, workload: str, accept: bool, now_ns: int) -> int | None: ...
-
-    def list_edges(self) -> list[Edge]: ...
+from runwatch.store.base import ProfileStore, StoredAlert
 
 
 class AlertLookup(Protocol):

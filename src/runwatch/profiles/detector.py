@@ -180,21 +180,21 @@ class ProfileDetector:
         if deviates and state.mode == Mode.LEARN:
             if not is_attack_tool:
                 self._learn(state, kind, item, Origin.LEARNED, now)
-            return None, False
-        if deviates and self._collecting_image_diff(state, version, now):
+            deviates = False
+        elif deviates and self._collecting_image_diff(state, version, now):
             for diff_kind, diff_item in [(kind, item), *also]:
                 state.image_diff.add((diff_kind, diff_item))
                 self.changes.added.append(StoredItem(workload=name, kind=diff_kind, item=diff_item,
                                                      origin=Origin.IMAGE_DIFF, first_ns=now))
-            return None, True
-        if deviates:
+        elif deviates:
             key = (name, kind, item)
             last = self._alerted.get(key)
             if last is None or now - last >= self.config.realert_after_s * 1e9:
                 self._alerted[key] = now
                 alert = self._alert(state, [(kind, item), *also], event, is_attack_tool)
         if kind in (Kind.OUTBOUND, Kind.INBOUND):
-            self._record_edge(state.workload, kind, item, event, now, deviates, alert)
+            abnormal = deviates and not self._collecting_image_diff(state, version, now)
+            self._record_edge(state.workload, kind, item, event, now, abnormal, alert)
         return alert, deviates
 
     def _is_attack_tool(self, event: Event, item: Item) -> bool:

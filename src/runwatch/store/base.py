@@ -8,7 +8,10 @@ from typing import Protocol
 
 from runwatch.alerts.model import Alert, Priority
 from runwatch.event import Event
+from runwatch.graph.map import Edge
 from runwatch.inventory import ContainerRecord
+from runwatch.profiles.model import Item, Kind, Mode
+from runwatch.profiles.state import StoredProfile, WorkloadRecord
 from runwatch.respond.base import ResponseRecord
 
 
@@ -171,6 +174,24 @@ class AuthStore(Protocol):
     def delete_expired_sessions(self, now_ns: int) -> int: ...
 
 
+class ProfileStore(Protocol):
+    """Behaviour profiles and the connectivity map (runwatch.store.profiles.SqlProfileStore).
+    Calls block."""
+
+    def load(self, workloads: list[str] | None = None) -> list[StoredProfile]: ...
+
+    def get(self, workload: str) -> StoredProfile | None: ...
+
+    def set_mode(self, workload: str, mode: Mode, now_ns: int) -> WorkloadRecord | None: ...
+
+    def accept(self, workload: str, items: list[tuple[Kind, Item]], now_ns: int
+               ) -> WorkloadRecord | None: ...
+
+    def resolve_image_diff(self, workload: str, accept: bool, now_ns: int) -> int | None: ...
+
+    def list_edges(self) -> list[Edge]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredContainer:
     """A container the store has seen, when, and how many alerts it raised."""
@@ -198,6 +219,11 @@ class Store(Protocol):
     @property
     def auth(self) -> AuthStore:
         """API tokens and dashboard sessions."""
+        ...
+
+    @property
+    def profiles(self) -> ProfileStore:
+        """Behaviour profiles and the connectivity map."""
         ...
 
     def list_alerts(self, query: AlertQuery) -> list[Alert]: ...

@@ -12,7 +12,7 @@ from runwatch.event import Event
 from runwatch.respond.base import ResponseRecord
 from runwatch.rules.catalog import RuleState
 from runwatch.store.base import (AlertCount, AlertOverview, AlertPage, AlertQuery, AlertStatus,
-                                 AuthStore, EventQuery, StoredAlert, StoredContainer)
+                                 AuthStore, EventQuery, ProfileStore, StoredAlert, StoredContainer)
 from runwatch.web.stream import AlertStream
 
 
@@ -21,6 +21,9 @@ class WebStore(Protocol):
 
     @property
     def auth(self) -> AuthStore: ...
+
+    @property
+    def profiles(self) -> ProfileStore: ...
 
     def search_alerts(self, query: AlertQuery) -> AlertPage: ...
 
