@@ -102,14 +102,15 @@ class SqlStore:
         self._write(insert(alerts), rows)
 
     def list_alerts(self, query: AlertQuery) -> list[Alert]:
-        statement = alert_rows(select(alerts).where(*alert_conditions(query, self.dialect)))
+        statement = alert_rows(select(alerts).where(*alert_conditions(query, self.dialect)), query,
+                               self.dialect)
         rows = self._read(statement.limit(query.limit).offset(query.offset))
         return [row_to_alert(r) for r in rows]
 
     def search_alerts(self, query: AlertQuery) -> AlertPage:
         where = alert_conditions(query, self.dialect)
-        rows = self._read(alert_rows(select(alerts).where(*where)).limit(query.limit)
-                          .offset(query.offset))
+        rows = self._read(alert_rows(select(alerts).where(*where), query, self.dialect)
+                          .limit(query.limit).offset(query.offset))
         total = len(rows) + query.offset if len(rows) < query.limit and (rows or not query.offset) \
             else int(self._scalar(select(func.count()).select_from(alerts).where(*where)))
         return AlertPage([row_to_stored_alert(r) for r in rows], total)
