@@ -59,7 +59,7 @@
     link.href = "/alerts/" + alert.id;
     rule.append(link, element("div", "output", alert.output));
     const where = element("td", "nowrap");
-    if (alert.container_id) {
+    if (alert.container_id && alert.container_id !== "host") {
       const container = element("a", "container-ref",
         alert.output_fields["container.name"] || alert.container_id);
       container.href = "/containers/" + alert.container_id;
