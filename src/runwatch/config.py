@@ -285,6 +285,8 @@ class ProfilesConfig(_Section, frozen=True):
     realert_after_s: PositiveFloat = 3600.0
     image_change_learn_s: Annotated[float, msgspec.Meta(ge=0)] = 300.0
     sync_interval_s: PositiveFloat = 1.0
+    syscalls: bool = True
+    syscall_interval_s: PositiveFloat = 5.0
 
     def __post_init__(self) -> None:
         try:

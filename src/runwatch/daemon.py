@@ -37,6 +37,7 @@ from runwatch.event import Event
 from runwatch.health import Health, StageCounters
 from runwatch.inventory import Inventory
 from runwatch.profiles import OBSERVED_EVENT_TYPES, ProfileDetector, ProfileKeeper
+from runwatch.profiles.syscalls import SyscallCountSource
 from runwatch.respond.desk import ResponseDesk
 from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
@@ -115,6 +116,9 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     if config.profiles.enabled and runtime is None:
         log.info("profiles are off: they name workloads from the container engine, which is off")
     elif config.profiles.enabled:
+        if kernel is not None and config.profiles.syscalls:
+            sources.append(SyscallCountSource(config.sources.ebpf.bpftrace,
+                                              config.profiles.syscall_interval_s, kernel.cgroups))
         profiles = ProfileDetector(config.profiles, config.resolved_hostname, inventory,
                                    store.profiles.load())
         detectors.append(profiles)

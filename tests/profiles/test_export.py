@@ -3,6 +3,7 @@ Falco rules that runwatch's own Falco loader accepts and that fire only on devia
 
 from __future__ import annotations
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -28,6 +29,15 @@ def test_networkpolicy_allows_exactly_the_connections_seen(learned_store: SqlSto
         {"to": [{"ipBlock": {"cidr": "93.184.216.34/32"}}], "ports": [{"protocol": "TCP", "port": 443}]},
         {"to": [{"podSelector": {"matchLabels": {"app": "web"}}}],
          "ports": [{"protocol": "TCP", "port": 8080}]}]
+
+
+def test_networkpolicies_are_valid_against_the_kubernetes_schema(learned_store: SqlStore) -> None:
+    for workload in (WEB, CLIENT):
+        policy = yaml.safe_load(admin.export_profile(learned_store.profiles, workload, "networkpolicy"))
+        kubernetes_validate.validate(policy, "1.34", strict=True)
+    policy["spec"]["egress"][0]["ports"][0]["protocol"] = 6
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(policy, "1.34", strict=True)
 
 
 def test_kubearmor_policy_allows_programs_files_and_protocols(learned_store: SqlStore) -> None:

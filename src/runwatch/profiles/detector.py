@@ -20,7 +20,7 @@ from runwatch.inventory import Inventory
 from runwatch.priority import Priority
 from runwatch.profiles.model import (RULE_NAMES, Item, Kind, Mode, Profile, describe_item,
                                      item_covers)
-from runwatch.profiles.observe import OBSERVED_EVENT_TYPES, observe
+from runwatch.profiles.observe import OBSERVED_EVENT_TYPES, SYSCALL_COUNTS, observe
 from runwatch.profiles.state import (ImageChange, Origin, ProfileChanges, StoredItem, StoredProfile,
                                      WorkloadRecord, WorkloadState)
 from runwatch.profiles.workload import Workload, workload_for, workload_of_event
@@ -29,6 +29,7 @@ IMAGE_CHANGE_RULE = "Profile: image change"
 PROTECT_TAG = "profile_protect"
 _TICK_NS = 1_000_000_000
 _MAX_IMAGES = 10
+_LEARNED_EVENT_TYPES = OBSERVED_EVENT_TYPES | {SYSCALL_COUNTS}
 _MAX_HELD_EVENTS = 1000
 _HOLD_NS = 30 * 1_000_000_000
 _CONTEXT_FIELDS = ("evt.type", "container.id", "container.name", "container.image",
@@ -138,7 +139,7 @@ class ProfileDetector:
         """Keep a new container's first events until the engine has described it: a container
         runs (execs its entrypoint, listens) before the engine answers questions about it."""
         if self.inventory is None or "container.image" in event \
-                or event.get("evt.type") not in OBSERVED_EVENT_TYPES:
+                or event.get("evt.type") not in _LEARNED_EVENT_TYPES:
             return
         held = self._held.setdefault(container_id, (now, []))[1]
         if len(held) < _MAX_HELD_EVENTS:

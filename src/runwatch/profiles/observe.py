@@ -20,6 +20,8 @@ OPEN_TYPES = frozenset({"open", "openat", "openat2", "creat"})
 OBSERVED_EVENT_TYPES = frozenset({*EXEC_TYPES, *OPEN_TYPES, "connect", "accept", "accept4",
                                   "listen", "bind", "sendto"})
 """The event types profiles learn from; the daemon asks the kernel sensor for them."""
+SYSCALL_COUNTS = "syscall_counts"
+"""The event type of per-container syscall and capability counts (syscalls.py)."""
 
 _SELF_EXEC = ("/proc/self/exe", "/proc/*/exe", "/dev/fd/")
 _UNSPECIFIED = frozenset({"0.0.0.0", "::", ""})
@@ -47,6 +49,8 @@ def observe(event: Event, name_peer: PeerNamer, sensitive_prefixes: Sequence[str
     evt_type = event.get("evt.type")
     if event.get("evt.failed") is True:
         return []
+    if evt_type == SYSCALL_COUNTS:
+        return _counted_items(event)
     if evt_type in EXEC_TYPES:
         return _exec_items(event)
     if evt_type in OPEN_TYPES:
@@ -102,3 +106,12 @@ def _open_items(event: Event, sensitive_prefixes: Sequence[str]) -> list[tuple[K
     if event.get("evt.is_open_read") is True and path.startswith(tuple(sensitive_prefixes)):
         return [(Kind.FILE_READ, (generalise_path(path),))]
     return []
+
+
+def _counted_items(event: Event) -> list[tuple[Kind, Item]]:
+    items: list[tuple[Kind, Item]] = []
+    for kind, key in ((Kind.SYSCALL, "evt.arg.syscalls"), (Kind.CAPABILITY, "evt.arg.capabilities")):
+        names = event.get(key)
+        if isinstance(names, list):
+            items.extend((kind, (str(name),)) for name in names)
+    return items
