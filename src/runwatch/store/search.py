@@ -102,10 +102,13 @@ def event_field(name: str, dialect: str) -> ColumnElement[str]:
 
 
 def _contains(column: Any, text: str, dialect: str) -> ColumnElement[bool]:
-    """Case-insensitive substring: SQLite's LIKE already ignores ASCII case (lower() would cost)."""
+    """Case-insensitive substring: SQLite's LIKE already ignores ASCII case (lower() would cost).
+    LIKE's wildcards in the text are escaped, only when there are any: an ESCAPE clause makes
+    SQLite's LIKE a third slower."""
+    escape = any(char in text for char in "%_/")
     if dialect == "postgresql":
-        return column.icontains(text, autoescape=True)  # type: ignore[no-any-return]
-    return column.contains(text, autoescape=True)  # type: ignore[no-any-return]
+        return column.icontains(text, autoescape=escape)  # type: ignore[no-any-return]
+    return column.contains(text, autoescape=escape)  # type: ignore[no-any-return]
 
 
 def alert_rows(statement: Select[Any], query: AlertQuery | None = None, dialect: str = "") -> Select[Any]:

@@ -109,10 +109,25 @@ class SqlStore:
 
     def search_alerts(self, query: AlertQuery) -> AlertPage:
         where = alert_conditions(query, self.dialect)
+        if self.is_sqlite and (query.text or query.tag):
+            return self._search_scanning(query, where)
         rows = self._read(alert_rows(select(alerts).where(*where), query, self.dialect)
                           .limit(query.limit).offset(query.offset))
         total = len(rows) + query.offset if len(rows) < query.limit and (rows or not query.offset) \
             else int(self._scalar(select(func.count()).select_from(alerts).where(*where)))
+        return AlertPage([row_to_stored_alert(r) for r in rows], total)
+
+    def _search_scanning(self, query: AlertQuery, where: list[Any]) -> AlertPage:
+        """A search that reads every row anyway (free text, a tag) counts its matches in the same
+        pass, `count(*) OVER ()`, rather than scanning again to count them."""
+        matching = func.count().over().label("matching")
+        rows = self._read(alert_rows(select(alerts, matching).where(*where), query, self.dialect)
+                          .limit(query.limit).offset(query.offset))
+        if rows:
+            total = int(rows[0].matching)
+        else:
+            total = 0 if not query.offset else \
+                int(self._scalar(select(func.count()).select_from(alerts).where(*where)))
         return AlertPage([row_to_stored_alert(r) for r in rows], total)
 
     def get_alert(self, alert_id: str) -> StoredAlert | None:
