@@ -1,5 +1,5 @@
 """The kernel sensor inside the daemon: chosen when it can run, its events stored, its losses
-turned into Falco's 'syscall event drop' alert."""
+counted in a metric and turned into Falco's 'syscall event drop' alert."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from runwatch.config import Config, load_config
@@ -81,6 +82,8 @@ async def test_kernel_losses_raise_the_syscall_event_drop_alert(tmp_path: Path) 
         while not alerts.exists() or KERNEL_DROP_RULE not in alerts.read_text():
             assert time.monotonic() < deadline, f"no drop alert; lost={kernel.status.lost_total}"
             await asyncio.sleep(0.5)
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"http://{config.listen}/metrics", timeout=10)).text
     finally:
         daemon.request_stop()
         await asyncio.wait_for(running, 60)
@@ -89,6 +92,9 @@ async def test_kernel_losses_raise_the_syscall_event_drop_alert(tmp_path: Path) 
     assert alert["priority"] == "Critical" and alert["source"] == "internal"
     assert alert["output_fields"]["n_drops"] > 0
     assert alert["output"].startswith("runwatch internal: syscall event drop.")
+    [lost_metric] = [line for line in metrics.splitlines()
+                     if line.startswith('runwatch_source_lost_events_total{source="ebpf"}')]
+    assert float(lost_metric.split()[-1]) > 0
     stored = open_store(config.resolved_store_url).list_alerts(AlertQuery(limit=100))
     assert any(a.rule == KERNEL_DROP_RULE for a in stored)
     assert open_store(config.resolved_store_url).count()["events"] > 0
