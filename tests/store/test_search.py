@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from runwatch.alerts.model import Alert, Priority
-from runwatch.store.base import AlertQuery, AlertStatus, EventQuery
+from runwatch.store.base import AlertOrder, AlertQuery, AlertStatus, EventQuery
 from runwatch.store.search import alert_image
 from runwatch.store.sql import SqlStore
 
@@ -69,6 +70,33 @@ def test_search_pages_count_every_match(store: SqlStore) -> None:
     assert [s.alert.id for s in first.items] == [a.id for a in many[:10]]
     assert [s.alert.id for s in last.items] == [a.id for a in many[20:]]
     assert beyond.items == []
+
+
+def test_text_and_tag_searches_page_and_count_like_the_others(store: SqlStore) -> None:
+    matching = [alert("Noisy", Priority.NOTICE, n, "c1", tags=["t"], output=f"file /etc/shadow {n}")
+                for n in range(25)]
+    store.add_alerts(matching + [alert("Other", Priority.ERROR, 0.5, "c2", output="file /etc/hosts")])
+    for query in (AlertQuery(text="shadow", limit=10), AlertQuery(tag="t", limit=10)):
+        pages = [store.search_alerts(replace(query, offset=offset)) for offset in (0, 10, 20, 40)]
+        assert [p.total for p in pages] == [25, 25, 25, 25]
+        assert [s.alert.id for p in pages for s in p.items] == [a.id for a in matching]
+    nothing = store.search_alerts(AlertQuery(text="nowhere"))
+    assert (nothing.total, nothing.items) == (0, [])
+
+
+def test_severity_order_is_most_severe_first_then_newest(store: SqlStore) -> None:
+    notice_new = alert("n", Priority.NOTICE, 1)
+    critical_old = alert("c", Priority.CRITICAL, 50, output="x shadow")
+    warning = alert("w", Priority.WARNING, 5, output="shadow")
+    critical_new = alert("c", Priority.CRITICAL, 2, output="shadow")
+    store.add_alerts([notice_new, critical_old, warning, critical_new])
+    severity = store.search_alerts(AlertQuery(order=AlertOrder.SEVERITY))
+    assert [s.alert.id for s in severity.items] == [critical_new.id, critical_old.id, warning.id,
+                                                    notice_new.id]
+    text = store.search_alerts(AlertQuery(order=AlertOrder.SEVERITY, text="shadow", limit=2, offset=1))
+    assert [s.alert.id for s in text.items] == [critical_old.id, warning.id] and text.total == 3
+    newest = store.search_alerts(AlertQuery(text="shadow"))
+    assert [s.alert.id for s in newest.items] == [critical_new.id, warning.id, critical_old.id]
 
 
 def test_status_changes_are_kept_with_their_history(store: SqlStore) -> None:

@@ -199,6 +199,19 @@ def test_each_alert_filter(web: WebEnv, params: dict[str, str], predicate: Any) 
     assert only_seeded(web, body) == expected and body["total"] == len(expected)
 
 
+def test_severity_order_puts_the_most_severe_first_newest_first_within(web: WebEnv) -> None:
+    body = get(web, "/api/alerts", sort="severity", until="20m").json()
+    order = sorted(range(len(SEEDED)), key=lambda i: (int(SEEDED[i].priority), SEEDED[i].hours_ago))
+    assert only_seeded(web, body) == [web.alerts[i].id for i in order]
+    assert [item["priority"] for item in body["items"]][:2] == ["Critical", "Critical"]
+    second = get(web, "/api/alerts", sort="severity", until="20m", limit=3, offset=3).json()
+    assert only_seeded(web, second) == [web.alerts[i].id for i in order][3:6]
+    texts = get(web, "/api/alerts", sort="severity", q="shadow", until="20m").json()
+    assert only_seeded(web, texts) == [web.alerts[0].id, web.alerts[6].id]
+    bad = get(web, "/api/alerts", sort="loudest")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "sort"]
+
+
 def test_one_alert_and_its_similar_alerts(web: WebEnv) -> None:
     newest_shadow, older_shadow = web.alerts[0], web.alerts[6]
     body = get(web, f"/api/alerts/{newest_shadow.id}").json()

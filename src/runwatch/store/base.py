@@ -23,6 +23,14 @@ class AlertStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+class AlertOrder(enum.StrEnum):
+    """How a page of alerts is ordered: newest first, or the most severe first (newest first
+    within a priority), which is how people triage."""
+
+    NEWEST = "newest"
+    SEVERITY = "severity"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertQuery:
     """Filters for listing alerts; None (or empty) means 'any'. Newest first.
@@ -43,6 +51,7 @@ class AlertQuery:
     image: str | None = None
     text: str | None = None
     status: AlertStatus | None = None
+    order: AlertOrder = AlertOrder.NEWEST
 
 
 @dataclass(frozen=True, slots=True)

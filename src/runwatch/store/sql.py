@@ -23,8 +23,9 @@ from runwatch.event import Event
 from runwatch.inventory import ContainerRecord
 from runwatch.respond.base import ResponseRecord, ResponseStatus
 from runwatch.store.auth import SqlAuthStore
-from runwatch.store.base import (AlertActivity, AlertCount, AlertOverview, AlertPage, AlertQuery,
-                                 AlertStatus, EventQuery, RetentionResult, StoredAlert, StoredContainer)
+from runwatch.store.base import (AlertActivity, AlertCount, AlertOrder, AlertOverview, AlertPage,
+                                 AlertQuery, AlertStatus, EventQuery, RetentionResult, StoredAlert,
+                                 StoredContainer)
 from runwatch.store.migrate import migrate
 from runwatch.store.profiles import SqlProfileStore
 from runwatch.store.schema import alerts, containers, events, metadata, responses
@@ -119,10 +120,17 @@ class SqlStore:
 
     def _search_scanning(self, query: AlertQuery, where: list[Any]) -> AlertPage:
         """A search that reads every row anyway (free text, a tag) counts its matches in the same
-        pass, `count(*) OVER ()`, rather than scanning again to count them."""
+        pass, `count(*) OVER ()`, rather than scanning again to count them; it sorts only ids
+        and keys, then reads the page's rows."""
         matching = func.count().over().label("matching")
-        rows = self._read(alert_rows(select(alerts, matching).where(*where), query, self.dialect)
-                          .limit(query.limit).offset(query.offset))
+        keys = alert_rows(select(alerts.c.id, alerts.c.time_ns, alerts.c.priority, matching)
+                          .where(*where), query, self.dialect)
+        page = keys.limit(query.limit).offset(query.offset).subquery()
+        order: list[Any] = [page.c.time_ns.desc(), page.c.id.desc()]
+        if query.order == AlertOrder.SEVERITY:
+            order.insert(0, page.c.priority)
+        rows = self._read(select(alerts, page.c.matching).join(page, page.c.id == alerts.c.id)
+                          .order_by(*order))
         if rows:
             total = int(rows[0].matching)
         else:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import RedirectResponse, Response
 
 from runwatch.priority import Priority
-from runwatch.store.base import AlertQuery, AlertStatus, StoredAlert
+from runwatch.store.base import AlertOrder, AlertQuery, AlertStatus, StoredAlert
 from runwatch.web.api.alerts import AlertId, find_alert, set_status, similar_alerts
 from runwatch.web.api.containers import container_rows
 from runwatch.web.api.filters import alert_query
@@ -56,13 +56,8 @@ def render(request: Request, parts: WebParts, principal: Principal, template: st
 
 def most_severe_open(parts: WebParts, limit: int) -> list[StoredAlert]:
     """Open alerts, the most severe first, newest first within a priority."""
-    found: list[StoredAlert] = []
-    for priority in Priority:
-        if len(found) >= limit:
-            break
-        found += parts.store.search_alerts(AlertQuery(status=AlertStatus.OPEN, priorities=(priority,),
-                                                      limit=limit - len(found))).items
-    return found
+    return parts.store.search_alerts(AlertQuery(status=AlertStatus.OPEN, order=AlertOrder.SEVERITY,
+                                                limit=limit)).items
 
 
 @router.get("/")
@@ -82,7 +77,8 @@ def overview_page(request: Request, parts: Parts, principal: Viewer,
 
 def min_priority_link(members: tuple[Priority, ...]) -> str:
     """The alert list showing one severity group's open alerts."""
-    return "/alerts?" + urlencode([("status", "open"), *(("priority", p.name.lower()) for p in members)])
+    return "/alerts?" + urlencode([("status", "open"), ("sort", "severity"),
+                                   *(("priority", p.name.lower()) for p in members)])
 
 
 @router.get("/alerts")
@@ -96,6 +92,7 @@ def alerts_page(request: Request, parts: Parts, principal: Viewer,
                   filters=dict(params), is_filtered=any(k != "limit" for k, _ in params),
                   priorities=[p.name.lower() for p in Priority], chosen=set(chosen),
                   statuses=list(AlertStatus), status_links=_status_links(params),
+                  sort_links=_links_with(params, "sort", ("newest", "severity")),
                   rule_names=sorted({r.name for r in parts.rules.list_rules()}),
                   live_filters=_live_filters(dict(params), chosen, query),
                   prev_link=_page_link(params, max(0, query.offset - query.limit)) if query.offset else None,
@@ -110,15 +107,19 @@ def _page_link(params: list[tuple[str, str]], offset: int) -> str:
 
 def _status_links(params: list[tuple[str, str]]) -> dict[str, str]:
     """The query strings of the same filters with each status (and '' for any status)."""
-    others = [(k, v) for k, v in params if k != "status"]
-    return {status: urlencode([*others, *([("status", status)] if status else [])])
-            for status in ("open", "acknowledged", "resolved", "")}
+    return _links_with(params, "status", ("open", "acknowledged", "resolved", ""))
+
+
+def _links_with(params: list[tuple[str, str]], name: str, values: tuple[str, ...]) -> dict[str, str]:
+    """The query strings of the same filters with each value of one parameter ('' drops it)."""
+    others = [(k, v) for k, v in params if k != name]
+    return {value: urlencode([*others, *([(name, value)] if value else [])]) for value in values}
 
 
 def _live_filters(filters: dict[str, str], priorities: list[str], query: AlertQuery
                   ) -> dict[str, object]:
     """The filters runwatch.js applies to streamed alerts; only the first page shows arrivals."""
-    return {"live": query.offset == 0, "priority": priorities,
+    return {"live": query.offset == 0 and query.order == AlertOrder.NEWEST, "priority": priorities,
             **{key: filters.get(key, "") for key in ("min_priority", "status", "rule", "container",
                                                      "tag", "image", "q", "until")}}
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 
-from runwatch.store.base import AlertQuery, AlertStatus, EventQuery
+from runwatch.store.base import AlertOrder, AlertQuery, AlertStatus, EventQuery
 from runwatch.web.api.schemas import PriorityName
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
@@ -87,6 +87,9 @@ def alert_query(
     image: Image = None,
     text: Text = None,
     status: Annotated[AlertStatus | None, Query(description="open, acknowledged or resolved")] = None,
+    sort: Annotated[AlertOrder, Query(description="newest first, or severity: the most severe "
+                                                  "first (newest first within a priority)")
+                    ] = AlertOrder.NEWEST,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AlertQuery:
@@ -98,7 +101,7 @@ def alert_query(
                       priorities=tuple(p.priority for p in priority),
                       min_priority=min_priority.priority if min_priority else None,
                       rule=_text(rule), tag=_text(tag), container_id=_text(container),
-                      image=_text(image), text=_text(text), status=status,
+                      image=_text(image), text=_text(text), status=status, order=sort,
                       limit=limit, offset=offset)
 
 
