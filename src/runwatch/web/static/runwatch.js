@@ -81,8 +81,15 @@
     const state = document.getElementById("live-state");
     const source = new EventSource("/api/stream");
     let arrived = 0;
-    source.onopen = function () { if (state) { state.classList.add("on"); state.textContent = "live"; } };
-    source.onerror = function () { if (state) { state.classList.remove("on"); state.textContent = "reconnecting"; } };
+    const label = state ? state.textContent : "";
+    source.onopen = function () {
+      if (!state) return;
+      state.classList.add("on");
+      state.textContent = filters && filters.live ? "live" : label;
+    };
+    source.onerror = function () {
+      if (state) { state.classList.remove("on"); state.textContent = "reconnecting"; }
+    };
     source.addEventListener("alert", function (message) {
       const alert = JSON.parse(message.data);
       if (table && filters && filters.live && matches(alert, filters)) {
