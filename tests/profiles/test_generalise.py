@@ -64,3 +64,12 @@ def test_workload_peers_and_processes_never_collapse() -> None:
         profile.learn(Kind.OUTBOUND, (f"{name}@img", "80", "tcp"))
         profile.learn(Kind.PROCESS, (f"/bin/{name}", name, "sh"))
     assert len(profile.items(Kind.OUTBOUND)) == 3 and len(profile.items(Kind.PROCESS)) == 3
+
+
+def test_a_learned_syscall_covers_its_equivalents_only() -> None:
+    profile = Profile()
+    profile.learn(Kind.SYSCALL, ("poll",))
+    profile.learn(Kind.SYSCALL, ("socket",))
+    assert profile.covers(Kind.SYSCALL, ("epoll_pwait",))
+    assert profile.learn(Kind.SYSCALL, ("ppoll",)) == ([], [])
+    assert not profile.covers(Kind.SYSCALL, ("ptrace",))

@@ -119,7 +119,13 @@ async def learn(scene: Scene) -> None:
         except AssertionError:
             podman("restart", "-t", "0", scene.web.name)
     assert ("8080", "tcp") in scene.items(WEB, Kind.LISTEN)
-    await asyncio.sleep(3)
+    await eventually(lambda: stable_for(scene, 10), 120)
+
+
+def stable_for(scene: Scene, seconds: float) -> bool:
+    """The learning window's stability test: nothing new learned by any workload lately."""
+    records = [scene.store.profiles.get(w) for w in (WEB, CLIENT, WORKER)]
+    return all(r is not None and time.time_ns() - r.record.updated_ns > seconds * 1e9 for r in records)
 
 
 async def deviate(act: Callable[[], object], alerts: Callable[[], list[Alert]]) -> list[Alert]:

@@ -91,3 +91,59 @@ def peer_matches(pattern: str, peer: str) -> bool:
         return ipaddress.ip_address(peer) in ipaddress.ip_network(pattern, strict=False)
     except ValueError:
         return False
+
+
+# Syscalls that do the same thing in other words: a program (or its libc version, or a timing)
+# picks one or the other, so learning one covers the family, and a seccomp export allows all.
+SYSCALL_FAMILIES: tuple[frozenset[str], ...] = tuple(frozenset(family.split()) for family in (
+    "poll ppoll select pselect6 epoll_wait epoll_pwait epoll_pwait2",
+    "stat fstat lstat newfstatat statx",
+    "open openat openat2 creat",
+    "read readv pread64 preadv preadv2",
+    "write writev pwrite64 pwritev pwritev2",
+    "recvfrom recvmsg recvmmsg",
+    "sendto sendmsg sendmmsg",
+    "accept accept4",
+    "dup dup2 dup3",
+    "pipe pipe2",
+    "wait4 waitid",
+    "nanosleep clock_nanosleep",
+    "fork vfork clone clone3",
+    "getdents getdents64",
+    "access faccessat faccessat2",
+    "readlink readlinkat",
+    "signalfd signalfd4",
+    "eventfd eventfd2",
+    "epoll_create epoll_create1",
+    "inotify_init inotify_init1",
+    "rt_sigtimedwait rt_sigsuspend pause",
+))
+_FAMILY_OF = {name: family for family in SYSCALL_FAMILIES for name in family}
+
+
+def syscall_family(name: str) -> frozenset[str]:
+    """The syscalls equivalent to `name` (itself alone when it has no family)."""
+    return _FAMILY_OF.get(name, frozenset({name}))
+
+
+ALWAYS_ALLOWED_SYSCALLS = frozenset({
+    # runc/crun after the filter is loaded: close inherited fds (reading /proc/self/fd), signal
+    # the exec fifo, exec the entrypoint; runc's Go runtime meanwhile may start threads and poll
+    "execve", "execveat", "close", "close_range", "fcntl", "dup2", "dup3", "getpid", "getppid",
+    "getdents", "getdents64", "clone", "clone3", "epoll_create1", "epoll_ctl", "epoll_pwait",
+    "epoll_wait", "pipe2", "fstatfs", "statfs",
+    "gettid", "futex", "capget", "capset", "prctl", "setgroups", "setuid", "setgid", "setresuid",
+    "setresgid", "chdir", "fchdir", "write", "read", "openat", "newfstatat", "fstat", "statx",
+    # the dynamic loader and libc start-up
+    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "arch_prctl", "access",
+    "faccessat", "faccessat2", "pread64", "readlink", "readlinkat", "set_tid_address",
+    "set_robust_list", "rseq", "prlimit64", "getrandom", "uname", "getuid", "geteuid", "getgid",
+    "getegid", "getcwd", "lseek", "ioctl", "sched_getaffinity", "sched_yield",
+    # signals, sleeping, time, and the way out
+    "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "restart_syscall",
+    "nanosleep", "clock_nanosleep", "clock_gettime", "gettimeofday", "exit", "exit_group",
+    "wait4", "kill", "tgkill",
+})
+"""What a runtime does between loading a seccomp filter and running the entrypoint, and what any
+process needs to start and end: a seccomp export always allows these, so using one is never a
+deviation either."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 
-from runwatch.profiles.generalise import (WILDCARD, join, network_of, parent_directory,
-                                          path_matches, peer_matches)
+from runwatch.profiles.generalise import (ALWAYS_ALLOWED_SYSCALLS, WILDCARD, join, network_of,
+                                          parent_directory, path_matches, peer_matches,
+                                          syscall_family)
 
 Item = tuple[str, ...]
 UNKNOWN_PARENT = "?"
@@ -148,6 +149,9 @@ class Profile:
             return True
         if kind == Kind.PROCESS and self._covers_parent_unknown(item):
             return True
+        if kind == Kind.SYSCALL:
+            return item[0] in ALWAYS_ALLOWED_SYSCALLS or \
+                any((name,) in self._items[kind] for name in syscall_family(item[0]))
         return any(item_covers(kind, pattern, item) for pattern in self._patterns[kind])
 
     def _covers_parent_unknown(self, item: Item) -> bool:

@@ -24,6 +24,8 @@ SYSCALL_COUNTS = "syscall_counts"
 """The event type of per-container syscall and capability counts (syscalls.py)."""
 
 _SELF_EXEC = ("/proc/self/exe", "/proc/*/exe", "/dev/fd/")
+_RUNTIME_INIT_NAMES = ("runc:[", "crun:[")
+_RUNTIME_INIT_COMMANDS = frozenset({"runc init", "exe init", "crun init"})
 _UNSPECIFIED = frozenset({"0.0.0.0", "::", ""})
 
 
@@ -43,6 +45,15 @@ def user_of(event: Event) -> str | None:
     return str(uid) if isinstance(uid, int) else None
 
 
+def is_runtime_init(event: Event) -> bool:
+    """The container runtime setting the container up (runc's or crun's init, before it execs the
+    entrypoint): its work belongs to the runtime, and how much of it lands in the container's
+    cgroup varies from start to start."""
+    name, cmdline = event.get("proc.name"), event.get("proc.cmdline")
+    return (isinstance(name, str) and name.startswith(_RUNTIME_INIT_NAMES)) or \
+        cmdline in _RUNTIME_INIT_COMMANDS
+
+
 def observe(event: Event, name_peer: PeerNamer, sensitive_prefixes: Sequence[str]
             ) -> list[tuple[Kind, Item]]:
     """The items this event shows; empty for events profiles do not learn from."""
@@ -51,6 +62,8 @@ def observe(event: Event, name_peer: PeerNamer, sensitive_prefixes: Sequence[str
         return []
     if evt_type == SYSCALL_COUNTS:
         return _counted_items(event)
+    if is_runtime_init(event):
+        return []
     if evt_type in EXEC_TYPES:
         return _exec_items(event)
     if evt_type in OPEN_TYPES:

@@ -1,7 +1,9 @@
 """Which system calls and capabilities each container uses, counted in the kernel.
 
 A small bpftrace program of its own adds one to a per-CPU map entry keyed (cgroup, syscall
-number) on every `raw_syscalls:sys_enter`, and (cgroup, capability) on every granted
+number) on every `raw_syscalls:sys_enter` but runc's own (its init, `runc:[2:INIT]` or a child of
+runc: it sets the container up and joins its cgroup at a moment that varies, so its calls would
+come and go from one start to the next), and (cgroup, capability) on every granted
 `capability:cap_capable` where the kernel has that tracepoint (Linux 6.14 and later). Every
 `interval_s` it prints both maps and clears them: user space reads one record per interval,
 never one per syscall. Each container's share becomes one `syscall_counts` event whose
@@ -40,7 +42,9 @@ def counting_program(interval_s: float, with_capabilities: bool) -> str:
     caps = ("tracepoint:capability:cap_capable /args->ret == 0/ "
             "{ @capabilities[cgroup, args->cap] = count(); }\n" if with_capabilities else "")
     printing = "print(@capabilities); clear(@capabilities); " if with_capabilities else ""
-    return (f"tracepoint:raw_syscalls:sys_enter {{ @syscalls[cgroup, args->id] = count(); }}\n"
+    return ("tracepoint:raw_syscalls:sys_enter /strncmp(comm, \"runc:[\", 6) != 0 && "
+            "strncmp(curtask->real_parent->comm, \"runc\", 4) != 0/ "
+            "{ @syscalls[cgroup, args->id] = count(); }\n"
             f"{caps}"
             f"interval:ms:{max(int(interval_s * 1000), 100)} {{ print(@syscalls); clear(@syscalls); "
             f"{printing}}}\n"
