@@ -166,7 +166,7 @@ def _sockaddr_address(addr: dict[str, int]) -> tuple[str, int]:
 
 
 def _outbound(decoder: EventDecoder, event: Event, values: Record, info: ProcessInfo) -> None:
-    """connect and sendto: we are the client; the sockaddr names the server."""
+    """connect, sendto and sendmsg: we are the client; the sockaddr names the server."""
     fd = values[_HEADER]
     start = _HEADER + 1 if event["evt.type"] == "connect" else _HEADER + 2
     addr = _named(values, _SOCKADDR, start)
@@ -185,7 +185,7 @@ def _outbound(decoder: EventDecoder, event: Event, values: Record, info: Process
                     _local_address({**sock, "sock_family": family}), remote, local_is_server=False)
         args["tuple"] = event["fd.name"]
     ret: int = values[_RET]
-    if event["evt.type"] == "sendto":
+    if event["evt.type"] != "connect":
         event.update({"fd.connected": False, "fd.name_changed": True})
         args["size"] = values[_HEADER + 1]
     else:
@@ -377,7 +377,7 @@ DECODERS: dict[str, Decode] = {
     "open": _open, "openat": _open, "openat2": _open, "creat": _open,
     "execve": _execve_failed, "execveat": _execve_failed,
     "chdir": _chdir, "fchdir": _fchdir, "socket": _socket,
-    "connect": _outbound, "sendto": _outbound, "accept": _accept, "accept4": _accept,
+    "connect": _outbound, "sendto": _outbound, "sendmsg": _outbound, "accept": _accept, "accept4": _accept,
     "bind": _bind, "listen": _listen, "dup": _dup, "dup2": _dup, "dup3": _dup,
     "setuid": _user, "setgid": _user, "setresuid": _user, "setresgid": _user,
     "ptrace": _ptrace, "mount": _mount, "umount2": _umount, "unshare": _unshare,

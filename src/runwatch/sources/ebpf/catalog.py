@@ -131,7 +131,7 @@ def _spec(name: str, kind: int, number: int, category: str, values: dict[str, st
 _SOCKET = _socket_values(remote=True)
 _SOCKADDR_AND_SOCKET = ((*_SOCKADDR_FIELDS, *_socket_values(remote=False)[0]),
                         (*_SOCKADDR_VALUES, *_socket_values(remote=False)[1]))
-# sendto is traced for UDP only: no Unix path to read.
+# sendto and sendmsg are traced for UDP only: no Unix path to read.
 _UDP_SOCKADDR_AND_SOCKET = (_SOCKADDR_AND_SOCKET[0],
                             tuple("0" if v.startswith("str(") else v for v in _SOCKADDR_AND_SOCKET[1]))
 
@@ -190,6 +190,11 @@ SYSCALLS: dict[str, EventSpec] = {spec.name: spec for spec in [
     _spec("sendto", 24, 44, "net", {"fd": _int(_arg(0)), "size": _arg(2)},
           setup=_socket_setup("$regs->di") + _sockaddr_setup("$regs->r8"),
           condition="$sk->sk_protocol == 17 && $regs->r8 != 0", extra=_UDP_SOCKADDR_AND_SOCKET),
+    # sendmsg(fd, msg, flags): the address is msg->msg_name, the first field of struct msghdr;
+    # the size is what was sent (the result).
+    _spec("sendmsg", 57, 46, "net", {"fd": _int(_arg(0)), "size": "$ret"},
+          setup=_socket_setup("$regs->di") + _sockaddr_setup("*(uint64 *)uptr($regs->si)"),
+          condition="$sk->sk_protocol == 17 && $ua != 0", extra=_UDP_SOCKADDR_AND_SOCKET),
     _spec("setuid", 25, 105, "user", {"uid": _int(_arg(0)), **_CAPS}),
     _spec("setgid", 26, 106, "user", {"gid": _int(_arg(0))}),
     _spec("setresuid", 27, 117, "user", {"ruid": _int(_arg(0)), "euid": _int(_arg(1)),
