@@ -15,7 +15,7 @@ import pytest
 from runwatch.alerts.model import Alert
 from runwatch.config import Config, load_config
 from runwatch.daemon import Daemon, build_pipeline
-from runwatch.profiles import OBSERVED_EVENT_TYPES
+from runwatch.profiles import OBSERVED_EVENT_TYPES, admin
 from runwatch.profiles.model import Kind, Mode
 from runwatch.sources.ebpf import EbpfSource
 from runwatch.store.base import AlertQuery
@@ -26,6 +26,7 @@ from tests.support.podman import Container, ContainerFactory, podman
 pytestmark = pytest.mark.integration
 
 IMAGE = "localhost/runwatch-busybox"
+IMAGE_CHANGE_S = 8
 WEB, CLIENT, WORKER = (f"{app}@{IMAGE}" for app in ("web", "client", "worker"))
 
 
@@ -70,7 +71,8 @@ def config_for(tmp_path: Path, podman_socket: str, yaml_text: str = "") -> Confi
         "data_dir": str(tmp_path / "data"), "listen": f"127.0.0.1:{free_port()}",
         "hostname": "test-host", "outputs.stdout.enabled": False,
         "sources.runtime.socket": podman_socket, "sources.runtime.enabled": "true",
-        "store.events": "none", "sources.ebpf.perf_buffer_pages": 2048})
+        "store.events": "none", "sources.ebpf.perf_buffer_pages": 2048,
+        "profiles.image_change_learn_s": IMAGE_CHANGE_S})
 
 
 @pytest.fixture
@@ -208,3 +210,33 @@ async def test_protect_mode_hands_deviations_to_response_and_profiles_survive_a_
     assert {w: len(detector.states[w].profile) for w in learned} == learned
     assert all(detector.states[w].mode == Mode.PROTECT for w in learned)
     restarted.store.close()
+
+
+async def test_a_new_image_version_is_learned_as_a_diff_and_reported_once(
+        scene: Scene, start_container: ContainerFactory) -> None:
+    await learn(scene)
+    await switch(scene, Mode.MONITOR)
+    release = f"{IMAGE}:release-{time.time_ns() % 10**6}"
+    podman("commit", "-q", scene.web.name, release)  # the same files, a new image id
+    try:
+        since = time.time_ns()
+        new_version = start_container("sh", "-c", "httpd -p 8080 -h /var/www; while true; "
+                                      "do date > /tmp/release-state; sleep 1; done",
+                                      image=release, labels={"app": "web"})
+        [report] = await eventually(lambda: [a for a in scene.profile_alerts(since)  # type: ignore[misc]
+                                             if a.rule == "Profile: image change"], 30)
+        others = [a.rule for a in scene.profile_alerts(since) if a.rule != "Profile: image change"]
+        assert others == [], "what the new version does is collected, not alerted item by item"
+        assert report.output_fields["profile.image.current"].startswith(release)  # type: ignore[union-attr]
+        diff = {(i.kind, i.item) for i in scene.store.profiles.get(WEB).items  # type: ignore[union-attr]
+                if i.origin == "image_diff"}
+        assert (Kind.FILE_WRITE, ("/tmp/release-state",)) in diff, diff
+        assert admin.resolve_image_diff(scene.store.profiles, WEB, accept=True) == len(diff)
+        learned = {(i.kind, i.item) for i in scene.store.profiles.get(WEB).items}  # type: ignore[union-attr]
+        assert diff <= learned
+        quiet = time.time_ns()
+        await asyncio.sleep(4)  # the new version keeps writing its state file: learned now
+        assert scene.profile_alerts(quiet) == []
+        podman("rm", "-f", "-t", "0", new_version.name)
+    finally:
+        podman("rmi", "-f", release, check=False)
