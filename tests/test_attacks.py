@@ -175,6 +175,20 @@ def test_reading_etc_shadow(target: Target) -> None:
     assert "file=/etc/shadow" in str(alert["output"])
 
 
+def test_an_attack_in_a_kubernetes_pod_names_the_pod(
+        monitor: Monitor, start_container: ContainerFactory) -> None:
+    """The pod and namespace come from the labels a Kubernetes runtime puts on its containers."""
+    pod = Target(monitor, start_container("sleep", "600", options=("--privileged",), labels={
+        "io.kubernetes.pod.name": "web-7d9f", "io.kubernetes.pod.namespace": "shop"}))
+    pod.benign("cat", "/etc/passwd")
+    alert = pod.attack("cat", "/etc/shadow", rule="Read sensitive file untrusted",
+                       proc_name="cat")
+    fields = alert["output_fields"]
+    assert isinstance(fields, dict)
+    assert fields["k8s.pod.name"] == "web-7d9f" and fields["k8s.ns.name"] == "shop"
+    assert fields["container.image.tag"] == "test"
+
+
 def test_directory_traversal_to_etc_shadow(target: Target) -> None:
     target.benign("cat", "/var/www/../www/index.html")
     alert = target.attack("cat", "/var/www/../../etc/shadow",
