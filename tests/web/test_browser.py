@@ -172,6 +172,10 @@ def test_sign_in_watch_a_real_attack_arrive_filter_open_acknowledge_and_undo(
         page.goto(f"{daemon.base_url}/rules?q=sensitive")
         expect(page.locator("table")).to_contain_text(SHADOW_RULE)
         screens.take(page, "rules")
+        page.goto(f"{daemon.base_url}/alerts/{'0' * 32}")
+        expect(page.locator("h1")).to_have_text("Not found")
+        screens.take(page, "not-found")
+        errors = [e for e in errors if "404" not in e]  # the browser logs the page's own status
         assert errors == [], errors  # no script error, no blocked resource
         assert store.search_alerts(AlertQuery(rule=SHADOW_RULE, container_id=victim.short_id)).total >= 1
     finally:

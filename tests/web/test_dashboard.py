@@ -118,3 +118,19 @@ def test_signing_out_ends_the_session(web: WebEnv) -> None:
     with httpx.Client(base_url=web.url, timeout=10, cookies={"runwatch_session": cookie}) as replay:
         assert replay.get("/").status_code == 303
         assert replay.get("/api/alerts").status_code == 401
+
+
+def test_errors_on_pages_are_pages_and_on_the_api_json(web: WebEnv) -> None:
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    with closing(sign_in(web, web.viewer)) as client:
+        missing = client.get(f"/alerts/{'e' * 32}", headers=page)
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+        assert "Not found" in missing.text and f"no alert with id {'e' * 32}" in missing.text
+        bad = client.get("/alerts", params={"since": "yesterday"}, headers=page)
+        assert bad.status_code == 422 and "since: expected ISO 8601" in bad.text
+        api = client.get(f"/api/alerts/{'e' * 32}", headers=page)
+        assert api.status_code == 404 and api.json() == {"detail": f"no alert with id {'e' * 32}"}
+        script = client.get(f"/alerts/{'e' * 32}")  # no Accept: text/html
+        assert script.json() == {"detail": f"no alert with id {'e' * 32}"}
+    with httpx.Client(base_url=web.url, timeout=10) as anonymous:
+        assert anonymous.get("/rules", headers=page).status_code == 303  # sign-in redirect kept

@@ -15,6 +15,7 @@ from runwatch.web.api import ROUTERS
 from runwatch.web.auth import Authenticator, require_viewer
 from runwatch.web.base import WebParts
 from runwatch.web.dashboard import router as dashboard_router
+from runwatch.web.error_pages import install_error_pages
 from runwatch.web.headers import SecurityHeaders
 
 DESCRIPTION = """Alerts, events, containers, rules and response actions of one runwatch daemon.
@@ -56,5 +57,6 @@ def create_app(health: Health, parts: WebParts | None = None) -> FastAPI:
         app.include_router(dashboard_router)
         static = resources.files("runwatch.web").joinpath("static")
         app.mount("/static", StaticFiles(directory=str(static)), name="static")
+        install_error_pages(app)
         app.add_middleware(SecurityHeaders)
     return app
