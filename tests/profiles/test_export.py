@@ -1,8 +1,11 @@
-"""Profiles exported as policies: KubeArmor and NetworkPolicy documents of the right shape, and
-Falco rules that runwatch's own Falco loader accepts and that fire only on deviations."""
+"""Profiles exported as policies: KubeArmor policies and NetworkPolicies of the right shape, valid
+against KubeArmor's CRD and Kubernetes' schemas, and Falco rules that runwatch's own Falco loader accepts and that fire only on deviations."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -13,6 +16,8 @@ from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.ruleset import load_rules_texts
 from runwatch.store.sql import SqlStore
 from tests.support.profiles import ADDRESSES, CLIENT, WEB, benign_events, connection, run_in
+
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_networkpolicy_allows_exactly_the_connections_seen(learned_store: SqlStore) -> None:
@@ -50,6 +55,17 @@ def test_kubearmor_policy_allows_programs_files_and_protocols(learned_store: Sql
     assert {"path": "/var/log/httpd/access.log", "readOnly": False} in spec["file"]["matchPaths"]
     assert spec["file"]["matchDirectories"] == [{"dir": "/var/cache/httpd/", "readOnly": False}]
     assert spec["network"] == {"matchProtocols": [{"protocol": "tcp"}]}
+    assert spec["capabilities"] == {"matchCapabilities": [{"capability": "net_bind_service"}]}
+
+
+def test_kubearmor_policies_are_valid_against_kubearmors_own_crd(learned_store: SqlStore) -> None:
+    crd = yaml.safe_load((DATA / "kubearmor" / "KubeArmorPolicy.yaml").read_text())
+    validator = jsonschema.Draft4Validator(crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"])
+    for workload in (WEB, CLIENT):
+        validator.validate(yaml.safe_load(admin.export_profile(learned_store.profiles, workload,
+                                                               "kubearmor")))
+    with pytest.raises(jsonschema.ValidationError, match="'Permit' is not one of"):
+        validator.validate({"spec": {"action": "Permit"}})
 
 
 def test_falco_rules_load_in_runwatch_and_fire_only_on_deviations(learned_store: SqlStore) -> None:

@@ -52,6 +52,8 @@ def benign_events() -> list[Event]:
         run_in("client", "/usr/bin/wget"),
         connection("connect", "client", client, web, 8080),
         connection("connect", "client", client, "93.184.216.34", 443),
+        event_in("web", "syscall_counts", evt__arg__syscalls=["accept", "socket", "bind", "listen"],
+                 evt__arg__capabilities=["CAP_NET_BIND_SERVICE", "CAP_BPF"]),
         run_in("worker", "/bin/date"),
         event_in("worker", "openat", fd__name="/tmp/out", evt__is_open_write=True),
     ]
@@ -63,7 +65,7 @@ def learned_store(tmp_path: Path) -> SqlStore:
     store = SqlStore(f"sqlite:///{tmp_path / 'runwatch.db'}")
     detector = ProfileDetector(ProfilesConfig(), "test-host")
     for app, address in ADDRESSES.items():
-        detector._addresses[address] = f"shop/{app}@{IMAGE}"
+        detector.remember_address(address, f"shop/{app}@{IMAGE}")
     detector.match(benign_events())
     store.profiles.apply(detector.take_changes())
     return store

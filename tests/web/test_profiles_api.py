@@ -19,7 +19,7 @@ def learn(web: WebEnv) -> ProfileDetector:
     """Profiles learned from the benign events, stored; the client then calls a stranger."""
     detector = ProfileDetector(ProfilesConfig(), "test-host")
     for app, address in ADDRESSES.items():
-        detector._addresses[address] = f"shop/{app}@{IMAGE}"
+        detector.remember_address(address, f"shop/{app}@{IMAGE}")
     detector.match(benign_events())
     detector.states[CLIENT].record.mode = Mode.MONITOR
     [alert] = detector.match([connection("connect", "client", ADDRESSES["client"], "203.0.113.9", 4444)])

@@ -298,6 +298,10 @@ class ProfileDetector:
             pass
         return address
 
+    def remember_address(self, address: str, workload: str) -> None:
+        """Name a peer address by its workload (the inventory and local addresses do this too)."""
+        self._addresses[address] = workload
+
     def _read_inventory_addresses(self) -> None:
         assert self.inventory is not None
         self._inventory_version = self.inventory.version

@@ -12,6 +12,13 @@ import yaml
 from runwatch.profiles.export.base import ExportContext, is_pattern
 from runwatch.profiles.model import Kind
 
+KUBEARMOR_CAPABILITIES = frozenset(
+    "chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap linux_immutable "
+    "net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner sys_module sys_rawio "
+    "sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource sys_time "
+    "sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin".split())
+"""The capabilities a KubeArmorPolicy can name (its CRD's pattern); newer ones are left out."""
+
 
 def export_kubearmor(context: ExportContext) -> str:
     record = context.record
@@ -36,7 +43,8 @@ def export_kubearmor(context: ExportContext) -> str:
         "network": _matches(matchProtocols=[{"protocol": p} for p in protocols if p in
                                             ("tcp", "udp", "icmp", "raw")]),
         "capabilities": _matches(matchCapabilities=[
-            {"capability": cap.lower().removeprefix("cap_")} for (cap,) in context.items(Kind.CAPABILITY)]),
+            {"capability": name} for (cap,) in context.items(Kind.CAPABILITY)
+            if (name := cap.lower().removeprefix("cap_")) in KUBEARMOR_CAPABILITIES]),
         "action": "Allow",
     }
     policy = {
