@@ -66,7 +66,7 @@ def overview_page(request: Request, parts: Parts, principal: Viewer,
     view = window_overview(parts, window)
     names = {c.record.id: c.record for c in parts.store.list_containers()}
     groups = [(label, sum(view.open_by_priority.get(p, 0) for p in members), members[0],
-               min_priority_link(members)) for label, members in SEVERITY_GROUPS]
+               min_priority_link(members, window)) for label, members in SEVERITY_GROUPS]
     return render(request, parts, principal, "overview.html", window=window, windows=WINDOWS,
                   view=view, groups=groups, containers=names,
                   chart=stacked_bars(view.buckets, view.since_ns, view.bucket_ns),
@@ -75,9 +75,9 @@ def overview_page(request: Request, parts: Parts, principal: Viewer,
                   open_total=sum(view.open_by_priority.values()))
 
 
-def min_priority_link(members: tuple[Priority, ...]) -> str:
-    """The alert list showing one severity group's open alerts."""
-    return "/alerts?" + urlencode([("status", "open"), ("sort", "severity"),
+def min_priority_link(members: tuple[Priority, ...], window: str) -> str:
+    """The alert list showing one severity group's open alerts of the window, as its card counts."""
+    return "/alerts?" + urlencode([("status", "open"), ("sort", "severity"), ("since", window),
                                    *(("priority", p.name.lower()) for p in members)])
 
 
