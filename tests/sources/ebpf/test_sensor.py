@@ -315,10 +315,13 @@ def test_privilege_changes_namespaces_and_mounts(kernel_sensor: RunningSensor,
     host_python("import os; os.setgid(65534); os.setuid(65534)")
     subprocess.run(["unshare", "-m", "/bin/busybox", "sh", "-c",
                     f"mount -t tmpfs rwtest {tmp_path} && umount {tmp_path}"], check=True, timeout=30)
-    [setuid] = kernel_sensor.wait_for(matching({"evt.type": "setuid", "evt.arg.uid": 65534}),
-                                      since=since)
-    kernel_sensor.wait_for(matching({"evt.type": "setgid", "evt.arg.gid": 65534}), since=since)
-    [unshare] = kernel_sensor.wait_for(matching({"evt.type": "unshare"}), since=since)
+    python = Path(PYTHON).name  # other processes on this host change users and namespaces too
+    [setuid] = kernel_sensor.wait_for(matching({"evt.type": "setuid", "evt.arg.uid": 65534,
+                                                "proc.name": python}), since=since)
+    kernel_sensor.wait_for(matching({"evt.type": "setgid", "evt.arg.gid": 65534,
+                                     "proc.name": python}), since=since)
+    [unshare] = kernel_sensor.wait_for(matching({"evt.type": "unshare", "proc.name": "unshare"}),
+                                       since=since)
     [mount] = kernel_sensor.wait_for(matching({"evt.type": "mount", "evt.arg.dev": "rwtest"}),
                                      since=since)
     [umount] = kernel_sensor.wait_for(matching({"evt.type": "umount2",
