@@ -188,8 +188,9 @@ class Runwatch(Watcher):
     def stats(self) -> dict[str, int]:
         health = self.health()
         kernel = health["sources"]["ebpf"]
-        return {"events": int(kernel["events_total"]), "lost": int(kernel["lost_total"]),  # type: ignore[call-overload]
-                "dropped": int(health["dropped_total"])}  # type: ignore[call-overload]
+        counters = {"events": kernel["events_total"], "lost": kernel["lost_total"],
+                    "dropped": health["dropped_total"]}
+        return {key: int(str(value)) for key, value in counters.items()}
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -295,7 +296,8 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
         cpu_start, wall_start = sensor.cpu_seconds(), time.monotonic()
         during = time_loops()
         loops_cpu = (sensor.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
-        phases = {f"sensor, paced {args.rate:,}/s for {args.seconds:g}s": load_phase(sensor, binary, *paced)[0]}
+        paced_name = f"sensor, paced {args.rate:,}/s for {args.seconds:g}s"
+        phases = {paced_name: load_phase(sensor, binary, *paced)[0]}
         mixed, (opened, execs, connects, mixed_s) = load_phase(sensor, binary, "mixed", 5, written)
         phases["sensor, mixed flat out for 5s"] = mixed
         sensor_mb = sensor.peak_rss_mb()
@@ -332,7 +334,7 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
           f"none. CPU is of one core; {len(os.sched_getaffinity(0))} CPUs here")
     print(f"Falco's figures: about {FALCO_SYSCALLS_PER_CPU:,} syscalls/s per CPU before drops, "
           f"about {FALCO_REDIS_SLOWDOWN:.0%} slowdown of Redis from attaching its probes")
-    sensor_paced = phases[f"sensor, paced {args.rate:,}/s for {args.seconds:g}s"]
+    sensor_paced = phases[paced_name]
     print(f"slowdown_ratio={during['opens'] / baseline['opens']:.3f} "
           f"lost_events={sensor_paced['lost']:.0f}")
 
