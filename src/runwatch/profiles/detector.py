@@ -31,6 +31,7 @@ _TICK_NS = 1_000_000_000
 _MAX_IMAGES = 10
 _LEARNED_EVENT_TYPES = OBSERVED_EVENT_TYPES | {SYSCALL_COUNTS}
 _MAX_HELD_EVENTS = 1000
+_MAX_CACHED_CONTAINERS = 10_000
 _HOLD_NS = 30 * 1_000_000_000
 _CONTEXT_FIELDS = ("evt.type", "container.id", "container.name", "container.image",
                    "container.image.repository", "k8s.ns.name", "k8s.pod.name", "proc.name",
@@ -90,6 +91,7 @@ class ProfileDetector:
         self._inventory_version = -1
         self._next_tick_ns = 0
         self._held: dict[str, tuple[int, list[Event]]] = {}
+        self._workloads: dict[str, Workload] = {}
         self.events_unattributed = 0  # events of containers the engine never described
         for profile in stored:
             self._install(profile)
@@ -106,9 +108,16 @@ class ProfileDetector:
             alerts.extend(self._release_held(now))
         for event in batch:
             container_id = event.get("container.id")
-            if not isinstance(container_id, str) or container_id == "host":
+            if not isinstance(container_id, str) or container_id == "host" \
+                    or event.get("evt.type") not in _LEARNED_EVENT_TYPES:
                 continue
-            workload = workload_of_event(event)
+            workload = self._workloads.get(container_id)
+            if workload is None:
+                workload = workload_of_event(event)
+                if workload is not None:
+                    if len(self._workloads) > _MAX_CACHED_CONTAINERS:
+                        self._workloads.clear()
+                    self._workloads[container_id] = workload  # a container's labels never change
             if workload is None:
                 self._hold(container_id, event, now)
                 continue

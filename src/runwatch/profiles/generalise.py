@@ -40,6 +40,7 @@ def generalise_component(name: str) -> str:
     return re.sub(r"\*+", WILDCARD, name)
 
 
+@functools.lru_cache(maxsize=16384)
 def generalise_path(path: str) -> str:
     """`/proc/4711/fd/3` -> `/proc/*/fd/*`; absolute paths only, others are returned as they are."""
     if not path.startswith("/"):
