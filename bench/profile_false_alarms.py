@@ -118,8 +118,10 @@ async def main(minutes: float) -> None:
         print(f"benign run: {minutes:g} min, web restarted and a replica started at {half:.0f}s")
         for alarm in alarms:
             print(f"  false alarm: {alarm.output[:160]}")
-        lost = sum(s.status.lost_total for s in pipeline.sources)
-        print(f"kernel events lost during the run: {lost}")
+        for source in pipeline.sources:
+            status = source.status
+            print(f"source {source.name}: {status.state}, {status.events_total} events, "
+                  f"{status.lost_total} lost, restarts {daemon.counters.restarts.get(f'source:{source.name}', 0)}")
         daemon.request_stop()
         await running
         store.close()
