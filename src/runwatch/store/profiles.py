@@ -93,16 +93,6 @@ class SqlProfileStore:
         found = self.load([workload])
         return found[0] if found else None
 
-    def item_counts(self) -> dict[str, dict[str, int]]:
-        """Items per workload and kind, image-diff items left out."""
-        rows = self._read(select(profile_items.c.workload, profile_items.c.kind, func.count())
-                          .where(profile_items.c.origin != str(Origin.IMAGE_DIFF))
-                          .group_by(profile_items.c.workload, profile_items.c.kind))
-        counts: dict[str, dict[str, int]] = {}
-        for workload, kind, count in rows:
-            counts.setdefault(workload, {})[kind] = int(count)
-        return counts
-
     def set_mode(self, workload: str, mode: Mode, now_ns: int) -> WorkloadRecord | None:
         """Change a profile's mode; None when there is no such profile."""
         with self._begin() as conn:
