@@ -99,8 +99,8 @@ async def test_policies_pause_and_isolate_the_attacked_containers_and_leave_othe
     try:
         await asyncio.wait_for(daemon.ready.wait(), 30)
         await eventually(lambda: all(s.status.state == "running" for s in pipeline.sources), 60)
-        for container in (to_pause, to_isolate, bystander):
-            container.exec("cat", "/etc/shadow")
+        for container in (to_pause, to_isolate, bystander):  # in a thread: the daemon shares this loop
+            await asyncio.to_thread(container.exec, "cat", "/etc/shadow")
 
         [paused] = await eventually(lambda: decisions_about(store, to_pause))  # type: ignore[misc]
         [isolated] = await eventually(lambda: decisions_about(store, to_isolate))  # type: ignore[misc]
@@ -167,10 +167,10 @@ async def test_dry_run_only_records(podman_socket: str, start_container: Contain
     target = start_container("sleep", "600")
     responder, records = responder_for(podman_socket, await synced_inventory(podman_socket), dry_run=True)
     await responder.send(alert_on(target.short_id))
+    await responder.close()
     [record] = records
     assert record.status == ResponseStatus.DRY_RUN and "would pause" in record.reason
     assert state(target) == "running"
-    await responder.close()
 
 
 async def test_cooldown_host_unknown_and_failures_are_recorded_with_reasons(

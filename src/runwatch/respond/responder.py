@@ -54,6 +54,7 @@ class Responder:
         self.self_container_id = self_container_id if self_container_id is not None else own_container_id()
         self.decisions: list[ResponseRecord] = []
         self._last_action_s: dict[str, float] = {}
+        self._recording: set[asyncio.Task[None]] = set()
 
     async def send(self, alert: Alert) -> None:
         for policy in self.config.policies:
@@ -62,9 +63,22 @@ class Responder:
                 if decision is not None:
                     self.decisions.append(decision)
                     del self.decisions[:-1000]
-                    await asyncio.to_thread(self.record, decision)
+                    self._keep(decision)
+
+    def _keep(self, decision: ResponseRecord) -> None:
+        """Store the decision in the background: a store busy with events must not delay the
+        next alert's action."""
+        task = asyncio.create_task(asyncio.to_thread(self.record, decision))
+        self._recording.add(task)
+        task.add_done_callback(self._recorded)
+
+    def _recorded(self, task: asyncio.Task[None]) -> None:
+        self._recording.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("response decision not stored", extra={"error": str(error)})
 
     async def close(self) -> None:
+        await asyncio.gather(*self._recording, return_exceptions=True)
         if self.client is not None:
             self.client.close()
 

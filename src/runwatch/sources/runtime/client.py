@@ -23,6 +23,9 @@ CANDIDATE_SOCKETS = ("/run/podman/podman.sock", "/var/run/docker.sock", "/run/do
                      "/run/containerd/containerd.sock")
 
 
+_PROBE_API_VERSION = "1.41"  # used only if an engine's /_ping names no version
+
+
 class EngineUnavailable(SourceError):
     """The engine's socket cannot be reached; worth retrying."""
 
@@ -54,9 +57,21 @@ class EngineClient:
         self._stream: Any = None
 
     def _sdk(self) -> Any:
+        """The SDK client, speaking the API version the engine's /_ping names.
+
+        The SDK's own `auto` asks /version, which Podman answers by querying the package
+        manager (a second, under load several): too slow for a response that must land within one.
+        """
         if self._client is None:
+            timeout = int(self.timeout_s) or 1
             try:
-                self._client = docker.DockerClient(base_url=self.url, timeout=int(self.timeout_s) or 1)
+                probe = docker.DockerClient(base_url=self.url, timeout=timeout, version=_PROBE_API_VERSION)
+                try:
+                    answer = probe.api._get(probe.api.base_url + "/_ping")  # unversioned path
+                    version = answer.headers.get("Api-Version") or _PROBE_API_VERSION
+                finally:
+                    probe.close()
+                self._client = docker.DockerClient(base_url=self.url, timeout=timeout, version=version)
             except docker.errors.DockerException as err:
                 raise EngineUnavailable(f"container engine at {self.url}: {err}") from err
         return self._client
