@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from runwatch.config import ProfilesConfig
 from runwatch.event import Event
+from runwatch.inventory import ContainerRecord, Inventory
 from runwatch.profiles.detector import IMAGE_CHANGE_RULE, PROTECT_TAG, ProfileDetector
 from runwatch.profiles.model import Kind, Mode
 from runwatch.store.sql import SqlStore
@@ -178,3 +180,24 @@ def test_profiles_survive_a_restart_and_admin_changes_reach_the_detector(tmp_pat
     assert store.profiles.get("nope@nothing") is None
     assert store.profiles.set_mode("nope@nothing", Mode.LEARN, 0) is None
     store.close()
+
+
+def test_a_new_containers_first_events_wait_for_the_engine_and_are_counted_if_it_never_answers(
+        caplog: pytest.LogCaptureFixture) -> None:
+    inventory = Inventory()
+    profiles = ProfileDetector(ProfilesConfig(), "test-host", inventory)
+    bare = {key: value for key, value in exec_of("/bin/httpd").items()
+            if not key.startswith("container.") or key == "container.id"}
+    assert profiles.match([dict(bare)]) == [] and profiles.states == {}
+    inventory.put(ContainerRecord(
+        id="c0ffee000001", full_id="c0ffee000001" * 5, name="web-1", image=f"{IMAGE}:1",
+        image_id="1111", image_repository=IMAGE, image_tag="1", image_digest=None,
+        labels={"app": "web"}, privileged=False, mounts=[], networks=[], state="running", pid=1,
+        started_ns=0, finished_ns=0, exit_code=None, runtime="runc"))
+    profiles.match([])
+    assert profiles.states[WORKLOAD].profile.items(Kind.PROCESS) == [("/bin/httpd", "httpd", "sh")]
+    stranger = {**bare, "container.id": "deadbeef0001"}
+    profiles.match([stranger])
+    profiles._release_held(time.time_ns() + 31 * 10**9)
+    assert profiles.events_unattributed == 1
+    assert "the engine never described a container" in caplog.text

@@ -8,6 +8,7 @@ changes made from the CLI or API come back through `reload`.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from runwatch.profiles.observe import OBSERVED_EVENT_TYPES, SYSCALL_COUNTS, obse
 from runwatch.profiles.state import (ImageChange, Origin, ProfileChanges, StoredItem, StoredProfile,
                                      WorkloadRecord, WorkloadState)
 from runwatch.profiles.workload import Workload, workload_for, workload_of_event
+
+log = logging.getLogger(__name__)
 
 IMAGE_CHANGE_RULE = "Profile: image change"
 PROTECT_TAG = "profile_protect"
@@ -171,6 +174,9 @@ class ProfileDetector:
                     alerts.extend(self._process(event, workload, now))
             elif now - since > _HOLD_NS:
                 del self._held[container_id]
+                if self.events_unattributed == 0:  # say it once; the counter tells the rest
+                    log.warning("profiles: the engine never described a container; its events "
+                                "are not learned", extra={"container_id": container_id})
                 self.events_unattributed += len(events)
         return alerts
 
