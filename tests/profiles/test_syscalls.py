@@ -110,9 +110,10 @@ async def test_a_learned_seccomp_profile_runs_the_same_work_and_refuses_the_rest
     policy.write_text(export_seccomp(ExportContext(profile_of(names), {})))
     seccomp_schema_validator().validate(json.loads(policy.read_text()))
     confined = start_container("sh", "-c", WORK, options=("--security-opt", f"seccomp={policy}"))
-    await asyncio.sleep(4)
-    logs = podman("logs", confined.name).stdout
-    assert logs.count("served") >= 3, logs
+    deadline = time.monotonic() + 20
+    while (logs := podman("logs", confined.name).stdout).count("served") < 3:
+        assert time.monotonic() < deadline, f"the confined workload did not serve: {logs!r}"
+        await asyncio.sleep(0.5)
     refused = podman("run", "--rm", "--security-opt", f"seccomp={policy}", busybox_image,
                      "ln", "/var/www/index.html", "/tmp/hard-link", check=False)
     assert refused.returncode != 0 and "Operation not permitted" in refused.stderr, refused
