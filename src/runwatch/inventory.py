@@ -17,6 +17,14 @@ K8S_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 K8S_POD_UID_LABEL = "io.kubernetes.pod.uid"
 
 
+CONTAINER_FIELDS = frozenset({
+    "container.id", "container.full_id", "container.name", "container.image", "container.image.id",
+    "container.image.repository", "container.image.tag", "container.image.digest",
+    "container.privileged", "container.mounts", "container.type", "container.label",
+    "container.start_ts", "k8s.pod.name", "k8s.ns.name", "k8s.pod.uid", "k8s.pod.label"})
+"""The fields `ContainerRecord.falco_fields` fills."""
+
+
 @dataclass(frozen=True, slots=True)
 class ContainerRecord:
     """One container as the engine describes it; times are ns since the epoch (0: never)."""

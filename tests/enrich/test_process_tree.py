@@ -48,3 +48,13 @@ def test_tree_is_bounded() -> None:
     for pid in range(1, 6):
         tree.add(ProcessInfo(pid=pid, ppid=0, name=str(pid)))
     assert len(tree) == 3 and tree.get(1) is None and tree.get(5) is not None
+
+
+def test_proc_duration_is_the_time_since_the_process_started() -> None:
+    tree = ProcessTree()
+    enricher = ProcessTreeEnricher(tree)
+    young = {"proc.pid": 10, "proc.start_ts": 1_000, "evt.time": 5_000}
+    unknown_start = {"proc.pid": 11, "evt.time": 5_000}
+    enricher.enrich([young, unknown_start])
+    assert young["proc.duration"] == 4_000
+    assert "proc.duration" not in unknown_start

@@ -47,6 +47,15 @@ class ProcessInfo:
         return " ".join([self.name, *(self.args or [])])
 
 
+PROCESS_FIELDS = frozenset({
+    "proc.pid", "proc.vpid", "proc.ppid", "proc.sid", "proc.name", "proc.exe", "proc.exepath",
+    "proc.exe_ino", "proc.cmdline", "proc.args", "proc.cwd", "proc.env", "proc.tty",
+    "proc.start_ts", "proc.is_exe_upper_layer", "proc.is_exe_from_memfd", "thread.tid",
+    "thread.cap_effective", "thread.cap_permitted", "user.uid", "user.loginuid", "group.gid",
+    "container.id"})
+"""The fields `process_fields` fills (for sources to declare what they provide)."""
+
+
 def process_fields(info: ProcessInfo) -> Event:
     """The proc.*, user.* and thread.* fields of one process, leaving out what is unknown.
 
@@ -114,7 +123,7 @@ class ProcessTreeEnricher:
     name = "process_tree"
     fields = frozenset({"proc.pname", "proc.pcmdline", "proc.pexe", "proc.pexepath",
                         "proc.pvpid", "proc.sname", "proc.aname", "proc.apid", "proc.aexe",
-                        "proc.aexepath", "proc.acmdline"})
+                        "proc.aexepath", "proc.acmdline", "proc.duration"})
     """The fields it adds (rules using fields nothing provides are reported at load)."""
 
     def __init__(self, tree: ProcessTree) -> None:
@@ -125,6 +134,9 @@ class ProcessTreeEnricher:
             pid = event.get("proc.pid")
             if not isinstance(pid, int) or "proc.aname" in event:
                 continue
+            started, now = event.get("proc.start_ts"), event.get("evt.time")
+            if isinstance(started, int) and isinstance(now, int) and 0 < started <= now:
+                event["proc.duration"] = now - started
             ancestors = self.tree.ancestors(pid)
             if not ancestors:
                 continue

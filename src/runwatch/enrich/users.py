@@ -35,7 +35,7 @@ class UserNameEnricher:
     """
 
     name = "users"
-    fields = frozenset({"user.name", "group.name"})
+    fields = frozenset({"user.name", "group.name", "user.loginname"})
     """The fields it adds (rules using fields nothing provides are reported at load)."""
 
     def __init__(self, proc_root: Path = Path("/proc"),
@@ -54,6 +54,9 @@ class UserNameEnricher:
                 event["user.name"] = users[uid]
             if isinstance(gid, int) and gid in groups:
                 event["group.name"] = groups[gid]
+            loginuid = event.get("user.loginuid")
+            if isinstance(loginuid, int) and loginuid in users:  # -1 (never logged in) stays absent
+                event["user.loginname"] = users[loginuid]
 
     def _names(self, event: Event) -> tuple[dict[int, str], dict[int, str]]:
         key = str(event.get("container.id", "host"))

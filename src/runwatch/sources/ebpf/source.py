@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from runwatch.config import EbpfSourceConfig
-from runwatch.enrich.process_tree import ProcessInfo, ProcessTree
+from runwatch.enrich.process_tree import PROCESS_FIELDS, ProcessInfo, ProcessTree
 from runwatch.errors import SourceError
 from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
@@ -54,6 +54,16 @@ class EbpfSource:
 
     name = "ebpf"
     overflow = "drop"  # the kernel cannot wait: when the pipeline is full, drop and count
+    fields = PROCESS_FIELDS | frozenset({
+        "evt.type", "evt.time", "evt.dir", "evt.num", "evt.source", "evt.category", "evt.res",
+        "evt.rawres", "evt.failed", "evt.args", "evt.arg.*", "evt.is_open_read",
+        "evt.is_open_write", "evt.is_open_exec", "fd.num", "fd.name", "fd.nameraw",
+        "fd.name_changed", "fd.directory", "fd.filename", "fd.type", "fd.typechar",
+        "fd.sockfamily", "fd.l4proto", "fd.connected", "fd.cip", "fd.sip", "fd.dip", "fd.lip",
+        "fd.rip", "fd.cport", "fd.sport", "fd.dport", "fd.lport", "fd.rport", "fs.path.name",
+        "fs.path.source", "fs.path.target", "container.full_id", "container.type"})
+    """What its events carry (`evt.arg.*`: every argument by name), so rules on fields that
+    nothing provides are reported at load rather than silently never matching."""
 
     def __init__(self, config: EbpfSourceConfig, tree: ProcessTree,
                  event_types: frozenset[str] | None = None, proc_root: Path = Path("/proc")) -> None:

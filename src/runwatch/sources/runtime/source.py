@@ -23,7 +23,7 @@ from runwatch.errors import SourceError
 from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
 from runwatch.sources.runtime.client import EngineClient, EngineError, EngineUnavailable, find_engine_socket
-from runwatch.inventory import ContainerRecord, Inventory, record_from_inspect
+from runwatch.inventory import CONTAINER_FIELDS, ContainerRecord, Inventory, record_from_inspect
 from runwatch.sources.runtime.usage import CgroupReader, Usage, cpu_percent
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,12 @@ class RuntimeSource:
     """Inventory, lifecycle events and resource usage from the container engine."""
 
     name = "runtime"
+    fields = CONTAINER_FIELDS | frozenset({
+        "evt.type", "evt.source", "evt.category", "evt.time", "evt.arg.exit_code",
+        "evt.arg.restart", "container.cpu_percent", "container.memory_bytes",
+        "container.memory_limit_bytes", "container.memory_percent", "container.pids",
+        "container.net_rx_bytes", "container.net_tx_bytes"})
+    """What its events carry (its lifecycle and usage events, with the container's fields)."""
 
     def __init__(self, config: RuntimeSourceConfig, inventory: Inventory,
                  environ: Mapping[str, str] | None = None, cgroups: CgroupReader | None = None) -> None:
