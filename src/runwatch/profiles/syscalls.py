@@ -38,7 +38,12 @@ _STARTUP_TIMEOUT_S = 60.0
 
 
 def counting_program(interval_s: float, with_capabilities: bool) -> str:
-    """The bpftrace program: counts in kernel maps, printed and cleared every interval."""
+    """The bpftrace program: counts in kernel maps, printed and cleared every interval.
+
+    bpftrace prints nothing for an empty map, and an interval without a capability check is
+    common: capabilities are printed first, and the syscalls map (never empty: bpftrace itself
+    makes syscalls) closes each interval.
+    """
     caps = ("tracepoint:capability:cap_capable /args->ret == 0/ "
             "{ @capabilities[cgroup, args->cap] = count(); }\n" if with_capabilities else "")
     printing = "print(@capabilities); clear(@capabilities); " if with_capabilities else ""
@@ -46,8 +51,8 @@ def counting_program(interval_s: float, with_capabilities: bool) -> str:
             "strncmp(curtask->real_parent->comm, \"runc\", 4) != 0/ "
             "{ @syscalls[cgroup, args->id] = count(); }\n"
             f"{caps}"
-            f"interval:ms:{max(int(interval_s * 1000), 100)} {{ print(@syscalls); clear(@syscalls); "
-            f"{printing}}}\n"
+            f"interval:ms:{max(int(interval_s * 1000), 100)} {{ {printing}"
+            f"print(@syscalls); clear(@syscalls); }}\n"
             f"END {{ clear(@syscalls); {'clear(@capabilities); ' if with_capabilities else ''}}}\n")
 
 
@@ -109,7 +114,7 @@ class SyscallCountSource:
 
     async def _read(self, process: asyncio.subprocess.Process) -> AsyncIterator[list[Event]]:
         assert process.stdout is not None and process.stderr is not None
-        syscalls: dict[int, set[int]] | None = None
+        capabilities: dict[int, set[int]] = {}
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while True:
             timeout = None if self.status.state == "running" else max(deadline - time.monotonic(), 0.01)
@@ -133,16 +138,11 @@ class SyscallCountSource:
             if parsed is None:
                 continue
             name, counts = parsed
-            if name == "syscalls":
-                syscalls = counts
-                if not self.with_capabilities:
-                    batch = self._events(syscalls, {})
-                    syscalls = None
-                    if batch:
-                        yield batch
-            elif name == "capabilities":
-                batch = self._events(syscalls or {}, counts)
-                syscalls = None
+            if name == "capabilities":
+                capabilities = counts
+            elif name == "syscalls":  # the interval's last map
+                batch = self._events(counts, capabilities)
+                capabilities = {}
                 if batch:
                     yield batch
 
