@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from runwatch.graph.map import Edge
 from runwatch.profiles.model import Kind, Mode, Profile
 from runwatch.profiles.state import Origin, StoredProfile
@@ -18,22 +20,9 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
-class GraphEdge:
-    source: str
-    target: str
-    port: int
-    protocol: str
-    first_ns: int
-    last_ns: int
-    count: int
-    abnormal: bool
-    alert_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Graph:
     nodes: list[Node]
-    edges: list[GraphEdge]
+    edges: list[Edge]
 
 
 def build_graph(edges: list[Edge], profiles: list[StoredProfile]) -> Graph:
@@ -46,7 +35,7 @@ def build_graph(edges: list[Edge], profiles: list[StoredProfile]) -> Graph:
         for item in stored.items:
             if item.origin != Origin.IMAGE_DIFF:
                 profile.add(item.kind, item.item)
-    shown: list[GraphEdge] = []
+    shown: list[Edge] = []
     for edge in edges:
         port = str(edge.port)
         if edge.source in learned:
@@ -55,9 +44,7 @@ def build_graph(edges: list[Edge], profiles: list[StoredProfile]) -> Graph:
             target = learned.get(edge.target)
             covered = target is not None and target.covers(Kind.INBOUND,
                                                            (edge.source, port, edge.protocol))
-        shown.append(GraphEdge(edge.source, edge.target, edge.port, edge.protocol, edge.first_ns,
-                               edge.last_ns, edge.count, edge.abnormal and not covered,
-                               edge.alert_id))
+        shown.append(msgspec.structs.replace(edge, abnormal=edge.abnormal and not covered))
     names = sorted({name for edge in edges for name in (edge.source, edge.target)} | set(modes))
     nodes = [Node(name, "workload", modes[name]) if name in modes else Node(name, "external")
              for name in names]
