@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 
 import pytest
 
+from runwatch.config import EbpfSourceConfig
+from runwatch.enrich.process_tree import ProcessTree
+from runwatch.sources.ebpf import EbpfSource
+from runwatch.sources.ebpf.preflight import Environment
 from runwatch.sources.ebpf.catalog import SUPPORTED_TYPES, SYSCALLS
 from runwatch.sources.ebpf.program import (ProgramOptions, _prefix_test, _traversal_tests,
                                            build_program)
@@ -38,6 +44,20 @@ def test_syscalls_without_a_tracepoint_are_reported_untraced_by_default() -> Non
     assert program.unavailable == ("finit_module", "init_module") and program.raw_fallback == ()
     assert "raw_syscalls" not in program.text and "finit_module" not in program.event_types
     assert "openat" in program.event_types
+
+
+def test_the_sensor_says_what_it_cannot_trace_in_health_and_in_the_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found only at start, after the banner: the log line is what the terminal shows."""
+    source = EbpfSource(EbpfSourceConfig(), ProcessTree(), frozenset({"finit_module", "openat"}))
+    environment = Environment("bpftrace", Path("/sys/kernel/tracing"),
+                              ALL_TRACEPOINTS - {"init_module", "finit_module"}, 16384)
+    with caplog.at_level(logging.WARNING):
+        source.build(environment)
+    assert any("not traced" in text and "finit_module" in text
+               for text in source.status.limitations)
+    assert any(record.levelno == logging.WARNING and "finit_module" in record.getMessage()
+               for record in caplog.records)
 
 
 def test_syscalls_without_a_tracepoint_fall_back_to_raw_syscalls_by_number() -> None:

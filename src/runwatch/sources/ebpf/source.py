@@ -111,14 +111,19 @@ class EbpfSource:
             raw_syscalls_fallback=self.config.raw_syscalls_fallback)
         program = build_program(frozenset(wanted), options)
         if program.raw_fallback:
-            self.status.limitations.append(
+            self._limitation(
                 "traced through raw_syscalls (no tracepoint of their own on this kernel; every "
                 "syscall pays a small filter cost): " + ", ".join(program.raw_fallback))
         if program.unavailable:
-            self.status.limitations.append(
+            self._limitation(
                 "not traced: no tracepoint on this kernel (sources.ebpf.raw_syscalls_fallback "
                 "traces them at a cost to every syscall): " + ", ".join(program.unavailable))
         return program
+
+    def _limitation(self, text: str) -> None:
+        """A blind spot found only at start (after the banner): in /healthz and in the log."""
+        self.status.limitations.append(text)
+        log.warning("kernel sensor cannot see: %s", text)
 
     async def events(self) -> AsyncIterator[list[Event]]:
         environment = await asyncio.to_thread(check_environment, self.config.bpftrace)
