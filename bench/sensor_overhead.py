@@ -9,16 +9,20 @@ runwatch's decoding and enrichment, in a process of its own:
   mixed      write-opens, fork+exec, loopback TCP connects, flat out: events/s at full load
   paced      20,000 write-opens/s for 10 s, each one an event in user space: the no-loss floor
 
-For scale it also times the open loops under a bpftrace probe that does nothing on openat's
-exit (the least any tracepoint-based sensor adds to an open here), and runs the paced phase
-against the whole `runwatch run` (rules, outputs, the store), with every event stored (the
-default) and with `store.events: none`.
+For scale the open loops are also timed under two bpftrace probes that do nothing: one on a
+syscall the loops never make (what merely enabling syscall tracepoints costs: the kernel then
+takes its slow path on every syscall's entry and exit) and one on openat's exit (the least any
+tracepoint-based sensor adds to an open here). The paced phase also runs against the whole
+`runwatch run` (rules, outputs, the store), with every event stored (the default) and with
+`store.events: none`.
 
-Each timing is the best of --repeat runs, baseline runs before and after; ratios are of those
-bests (on a shared machine the best run is the least disturbed). The last line is
-`slowdown_ratio=R lost_events=N`: the sensor's, for the opens workload and the paced phase.
+Timings on a shared machine drift by tens of percent within a minute, so the loops are timed in
+--rounds rounds: each starts a watcher, times the loops (median of --runs), stops it, and times
+them again without it; a ratio is the median over rounds of those paired ratios, and the range
+is printed beside it. The last line is `slowdown_ratio=R lost_events=N`: the sensor's, for the
+opens workload and the paced phase.
 
-    .venv/bin/python bench/sensor_overhead.py [--repeat 5] [--opens 1000000] [--rate 20000]
+    .venv/bin/python bench/sensor_overhead.py [--rounds 5] [--runs 3] [--opens 1000000] [--rate 20000]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,7 +56,10 @@ RUNWATCH = Path(sys.executable).with_name("runwatch")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FALCO_SYSCALLS_PER_CPU = 250_000  # Falco's published figure before drops, per CPU
 FALCO_REDIS_SLOWDOWN = 0.12       # Falco's published slowdown of Redis from attaching probes
-NOOP_PROBE = "tracepoint:syscalls:sys_exit_openat /pid == 1/ { print((1)); }\n"
+NOOP_PROBES = {  # bpftrace programs that never print: what the kernel's tracing costs alone
+    "tracepoints on": "tracepoint:syscalls:sys_exit_reboot /pid == 1/ { print((1)); }\n",
+    "no-op on openat": "tracepoint:syscalls:sys_exit_openat /pid == 1/ { print((1)); }\n",
+}
 
 
 def free_port() -> int:
@@ -198,12 +206,12 @@ class Runwatch(Watcher):
 
 
 class NoopProbe:
-    """bpftrace with one probe on openat's exit that never prints: the tracepoint's own cost."""
+    """bpftrace running `program`, a probe that never prints: the tracing's own cost."""
 
-    def __init__(self, workdir: Path) -> None:
-        program = workdir / "noop.bt"
-        program.write_text(NOOP_PROBE)
-        self.process = subprocess.Popen(["bpftrace", "--no-warnings", str(program)],
+    def __init__(self, workdir: Path, program: str) -> None:
+        path = workdir / "noop.bt"
+        path.write_text(program)
+        self.process = subprocess.Popen(["bpftrace", "--no-warnings", str(path)],
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
         self.process.stdout.readline()  # "Attaching 1 probe..."
@@ -229,13 +237,14 @@ def run(binary: Path, *args: object) -> list[float]:
     return [float(value) for value in output.split()]
 
 
-def best_of(repeat: int, binary: Path, *args: object) -> float:
-    return min(run(binary, *args)[0] for _ in range(repeat))
+def median_of(runs: int, binary: Path, *args: object) -> float:
+    return statistics.median(run(binary, *args)[0] for _ in range(runs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="paired on/off timings of the loops")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each loop per timing")
     parser.add_argument("--opens", type=int, default=1_000_000)
     parser.add_argument("--rate", type=int, default=20_000)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -273,29 +282,45 @@ def load_phase(watcher: Watcher, binary: Path, *workload: object) -> tuple[Phase
     return phase, output
 
 
+Ratios = dict[str, dict[str, list[float]]]  # watcher -> loop -> paired ratio per round
+
+
 def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
             written: Path) -> None:
     loops = {"opens": (args.opens, files), "openclose": (args.opens, files / "0")}
     paced = ("paced", args.rate, args.seconds, written)
 
     def time_loops() -> dict[str, float]:
-        return {name: best_of(args.repeat, binary, name, *work) for name, work in loops.items()}
+        return {name: median_of(args.runs, binary, name, *work) for name, work in loops.items()}
 
     run(binary, "opens", 10_000, files)  # warm the page cache and the binary
-    before = time_loops()
     mixed_base = run(binary, "mixed", 3, written)
-    noop = NoopProbe(workdir)
-    try:
-        under_noop = time_loops()
-    finally:
-        noop.stop()
+    ratios: Ratios = {name: {loop: [] for loop in loops} for name in [*NOOP_PROBES, "sensor"]}
+    baselines: list[dict[str, float]] = []
+    loops_cpu = 0.0
+    for _ in range(args.rounds):
+        for name in ratios:
+            if name == "sensor":
+                sensor = Sensor()
+                sensor.drained()
+                cpu_start, wall_start = sensor.cpu_seconds(), time.monotonic()
+                during = time_loops()
+                loops_cpu = (sensor.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+                sensor.stop()
+            else:
+                probe = NoopProbe(workdir, NOOP_PROBES[name])
+                try:
+                    during = time_loops()
+                finally:
+                    probe.stop()
+            baseline = time_loops()
+            baselines.append(baseline)
+            for loop in loops:
+                ratios[name][loop].append(during[loop] / baseline[loop])
 
     sensor = Sensor()
     try:
         sensor.drained()
-        cpu_start, wall_start = sensor.cpu_seconds(), time.monotonic()
-        during = time_loops()
-        loops_cpu = (sensor.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
         paced_name = f"sensor, paced {args.rate:,}/s for {args.seconds:g}s"
         phases = {paced_name: load_phase(sensor, binary, *paced)[0]}
         mixed, (opened, execs, connects, mixed_s) = load_phase(sensor, binary, "mixed", 5, written)
@@ -303,7 +328,6 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
         sensor_mb = sensor.peak_rss_mb()
     finally:
         sensor.stop()
-    after = time_loops()
     daemon_mb: dict[str, float] = {}
     for store_events in ("all", "none"):
         daemon = Runwatch(workdir, store_events)
@@ -314,15 +338,16 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
         finally:
             daemon.stop()
 
-    baseline = {name: min(before[name], after[name]) for name in loops}
-    print(f"{'workload':<44}{'baseline':>10}{'no-op probe':>13}{'sensor':>10}{'ratio':>8}")
-    for name, text in (("opens", f"{args.opens:,} x open+read 4KiB+close"),
-                       ("openclose", f"{args.opens:,} x open+close (bare worst case)")):
-        print(f"{text:<44}{baseline[name]:>9.3f}s{under_noop[name]:>12.3f}s{during[name]:>9.3f}s"
-              f"{during[name] / baseline[name]:>8.3f}")
+    print(f"slowdown, median of {args.rounds} paired rounds [min-max]; baseline is the median time")
+    print(f"{'workload':<40}{'baseline':>9}" + "".join(f"{name:>24}" for name in ratios))
+    for loop, text in (("opens", f"{args.opens:,} x open+read 4KiB+close"),
+                       ("openclose", f"{args.opens:,} x open+close (worst case)")):
+        base = statistics.median(baseline[loop] for baseline in baselines)
+        cells = "".join(f"{_ratio_cell(ratios[name][loop]):>24}" for name in ratios)
+        print(f"{text:<40}{base:>8.3f}s{cells}")
     print(f"{'mixed ops/s (write-opens, execs, connects)':<44}"
-          f"{sum(mixed_base[:3]) / mixed_base[3]:>10,.0f}{'':>13}"
-          f"{(opened + execs + connects) / mixed_s:>10,.0f}")
+          f"{sum(mixed_base[:3]) / mixed_base[3]:>10,.0f} without, "
+          f"{(opened + execs + connects) / mixed_s:,.0f} with the sensor")
     print()
     print(f"{'phase':<44}{'events/s delivered':>19}{'lost':>10}{'dropped':>9}{'CPU':>7}")
     for name, phase in phases.items():
@@ -334,9 +359,12 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
           f"none. CPU is of one core; {len(os.sched_getaffinity(0))} CPUs here")
     print(f"Falco's figures: about {FALCO_SYSCALLS_PER_CPU:,} syscalls/s per CPU before drops, "
           f"about {FALCO_REDIS_SLOWDOWN:.0%} slowdown of Redis from attaching its probes")
-    sensor_paced = phases[paced_name]
-    print(f"slowdown_ratio={during['opens'] / baseline['opens']:.3f} "
-          f"lost_events={sensor_paced['lost']:.0f}")
+    print(f"slowdown_ratio={statistics.median(ratios['sensor']['opens']):.3f} "
+          f"lost_events={phases[paced_name]['lost']:.0f}")
+
+
+def _ratio_cell(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} [{min(values):.2f}-{max(values):.2f}]"
 
 
 if __name__ == "__main__":

@@ -90,8 +90,22 @@ def test_ignored_pids_are_left_out_of_every_probe() -> None:
     program = build_program(frozenset({"openat"}), ProgramOptions(ignore_pids=("$1", "4242"),
                                                                   available_tracepoints=ALL_TRACEPOINTS))
     for header in re.findall(r"^tracepoint:\S+ /[^\n]*", program.text, flags=re.MULTILINE):
-        if "sched_process_exit" not in header:
+        if "sched_process_exit" not in header and "@open_passed[tid]" not in header:
             assert "pid != $1 && pid != 4242" in header, header
+
+
+def test_an_open_is_filtered_once_and_the_tuple_follows_the_decision() -> None:
+    """The filter is the open's cost: the first program runs it, the tuple's only reads its mark."""
+    program = build_program(frozenset({"openat"}), ProgramOptions(available_tracepoints=ALL_TRACEPOINTS))
+    probes = [block for block in re.split(r"\n(?=tracepoint:)", program.text)
+              if block.startswith("tracepoint:syscalls:sys_exit_openat ")]
+    assert len(probes) == 2
+    assert probes[0].count("$pass = (uint64)(") == 1 and "@open_passed[tid] = 1;" in probes[0]
+    assert probes[1].startswith("tracepoint:syscalls:sys_exit_openat /@open_passed[tid]/")
+    assert "$pass" not in probes[1] and "delete(@open_passed[tid]);" in probes[1]
+    unfiltered = build_program(frozenset({"openat"}), ProgramOptions(
+        available_tracepoints=ALL_TRACEPOINTS, filter_open_reads=False))
+    assert "@open_passed" not in unfiltered.text
 
 
 def evaluate(test: str, path: bytes) -> bool:

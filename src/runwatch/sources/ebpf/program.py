@@ -95,13 +95,40 @@ def _syscall_probe(spec: EventSpec, options: ProgramOptions) -> str:
 
     A string and the tuple do not fit in one program's 512-byte stack, so each string comes from
     a program of its own on the same tracepoint, attached (and so run) just before; each repeats
-    the setup, filter and condition so that it prints exactly when the tuple does.
+    the setup, filter and condition so that it prints exactly when the tuple does. Filtered opens
+    decide once instead: see _decided_once_probe.
     """
-    head = f"tracepoint:syscalls:sys_exit_{spec.tracepoint_name} /{_self_filter(options)}/\n{{\n" \
-           f"  $ret = args->ret;\n  {_regs(options)}\n"
-    strings = "".join(f"{head}{_syscall_body(spec, options, piece)}\n}}\n\n"
-                      for piece in _string_pieces(spec))
+    pieces = _string_pieces(spec)
+    if spec.name in OPEN_TYPES and options.filter_open_reads and pieces:
+        return _decided_once_probe(spec, options, pieces)
+    head = _syscall_head(spec, _self_filter(options), options)
+    strings = "".join(f"{head}{_syscall_body(spec, options, piece)}\n}}\n\n" for piece in pieces)
     return f"{strings}{head}{_syscall_body(spec, options)}\n}}\n"
+
+
+def _syscall_head(spec: EventSpec, predicate: str, options: ProgramOptions) -> str:
+    return f"tracepoint:syscalls:sys_exit_{spec.tracepoint_name} /{predicate}/\n{{\n" \
+           f"  $ret = args->ret;\n  {_regs(options)}\n"
+
+
+def _decided_once_probe(spec: EventSpec, options: ProgramOptions, pieces: list[str]) -> str:
+    """An open's probes, with the filter run by the first only.
+
+    Nearly every open is a read nobody asked about, so what an open costs is what the probes do
+    before dropping it. The first program reads the path and decides; when the open passes it
+    marks the thread in `@open_passed`, and the later programs on the tracepoint (the rest of
+    the strings, the tuple) run only for a marked thread, the tuple clearing the mark. A dropped
+    open costs one filter and one map lookup instead of one filter per program.
+    """
+    mark = "@open_passed[tid] = 1; "
+    first = _syscall_body(spec, options, mark + pieces[0])
+    blocks = [f"{_syscall_head(spec, _self_filter(options), options)}{first}\n}}\n"]
+    marked = _syscall_head(spec, "@open_passed[tid]", options)
+    setup = f"{spec.setup}\n" if spec.setup else ""
+    blocks.extend(f"{marked}{setup}  {piece}\n}}\n" for piece in pieces[1:])
+    values = tuple("0" if value.startswith("str(") else value for value in spec.values)
+    blocks.append(f"{marked}{setup}  delete(@open_passed[tid]);\n  {_print(spec.kind, values)}\n}}\n")
+    return "\n".join(blocks)
 
 
 def _raw_fallback_probe(specs: list[EventSpec], options: ProgramOptions) -> str:
