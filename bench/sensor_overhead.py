@@ -75,6 +75,37 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
+def bpf_run_time(pids: list[int]) -> tuple[int, int]:
+    """(nanoseconds, runs) the kernel spent in the BPF programs these processes hold, counted
+    while kernel.bpf_stats_enabled is 1 (read from each program fd's fdinfo)."""
+    total_ns = runs = 0
+    for pid in pids:
+        for info in Path(f"/proc/{pid}/fdinfo").iterdir():
+            try:
+                fields = dict(line.split(":\t", 1) for line in info.read_text().splitlines()
+                              if ":\t" in line)
+            except OSError:
+                continue  # closed meanwhile
+            if "run_time_ns" in fields:
+                total_ns += int(fields["run_time_ns"])
+                runs += int(fields["run_cnt"])
+    return total_ns, runs
+
+
+class BpfStats:
+    """kernel.bpf_stats_enabled on for a measurement (it adds two clock reads to every run, so
+    never while the loops are timed), restored after."""
+
+    SYSCTL = Path("/proc/sys/kernel/bpf_stats_enabled")
+
+    def __enter__(self) -> None:
+        self.before = self.SYSCTL.read_text().strip()
+        self.SYSCTL.write_text("1")
+
+    def __exit__(self, *exc: object) -> None:
+        self.SYSCTL.write_text(self.before)
+
+
 # -- the sensor, in its own process -----------------------------------------------------------
 
 async def serve_sensor() -> None:
@@ -215,6 +246,7 @@ class NoopProbe:
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
         self.process.stdout.readline()  # "Attaching 1 probe..."
+        self.pids = [self.process.pid]
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
@@ -318,6 +350,19 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
             for loop in loops:
                 ratios[name][loop].append(during[loop] / baseline[loop])
 
+    bpf_ns_per_open = {}
+    with BpfStats():
+        for name, start in (("no-op on openat", lambda: NoopProbe(workdir, NOOP_PROBES["no-op on openat"])),
+                            ("sensor", Sensor)):
+            watcher = start()
+            try:
+                ns_before, _ = bpf_run_time(watcher.pids)
+                run(binary, "opens", *loops["opens"])
+                ns_after, _ = bpf_run_time(watcher.pids)
+            finally:
+                watcher.stop()
+            bpf_ns_per_open[name] = (ns_after - ns_before) / args.opens
+
     sensor = Sensor()
     try:
         sensor.drained()
@@ -345,6 +390,8 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
         base = statistics.median(baseline[loop] for baseline in baselines)
         cells = "".join(f"{_ratio_cell(ratios[name][loop]):>24}" for name in ratios)
         print(f"{text:<40}{base:>8.3f}s{cells}")
+    print(f"kernel time in BPF programs per open (bpf_stats, which adds ~20 ns a run): sensor "
+          f"{bpf_ns_per_open['sensor']:.0f} ns, no-op probe {bpf_ns_per_open['no-op on openat']:.0f} ns")
     print(f"{'mixed ops/s (write-opens, execs, connects)':<44}"
           f"{sum(mixed_base[:3]) / mixed_base[3]:>10,.0f} without, "
           f"{(opened + execs + connects) / mixed_s:,.0f} with the sensor")

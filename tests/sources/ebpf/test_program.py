@@ -89,9 +89,12 @@ def test_each_string_is_printed_by_its_own_probe_before_the_tuple() -> None:
 def test_ignored_pids_are_left_out_of_every_probe() -> None:
     program = build_program(frozenset({"openat"}), ProgramOptions(ignore_pids=("$1", "4242"),
                                                                   available_tracepoints=ALL_TRACEPOINTS))
-    for header in re.findall(r"^tracepoint:\S+ /[^\n]*", program.text, flags=re.MULTILINE):
+    for probe in re.split(r"\n(?=tracepoint:)", program.text):
+        header = probe.partition("\n")[0]
         if "sched_process_exit" not in header and "@open_passed[tid]" not in header:
-            assert "pid != $1 && pid != 4242" in header, header
+            assert "pid != $1 && pid != 4242" in probe, header
+    first_open = program.text[program.text.index("sys_exit_openat "):]
+    assert first_open.startswith("sys_exit_openat /1/"), "an open's filter runs before pid compares"
 
 
 def test_an_open_is_filtered_once_and_the_tuple_follows_the_decision() -> None:

@@ -118,11 +118,12 @@ def _decided_once_probe(spec: EventSpec, options: ProgramOptions, pieces: list[s
     before dropping it. The first program reads the path and decides; when the open passes it
     marks the thread in `@open_passed`, and the later programs on the tracepoint (the rest of
     the strings, the tuple) run only for a marked thread, the tuple clearing the mark. A dropped
-    open costs one filter and one map lookup instead of one filter per program.
+    open costs one filter and one map lookup instead of one filter per program, and runwatch's
+    own pids are compared only for the opens that pass (each `pid` is a helper call).
     """
     mark = "@open_passed[tid] = 1; "
-    first = _syscall_body(spec, options, mark + pieces[0])
-    blocks = [f"{_syscall_head(spec, _self_filter(options), options)}{first}\n}}\n"]
+    first = _syscall_body(spec, options, mark + pieces[0], _self_filter(options))
+    blocks = [f"{_syscall_head(spec, '1', options)}{first}\n}}\n"]
     marked = _syscall_head(spec, "@open_passed[tid]", options)
     setup = f"{spec.setup}\n" if spec.setup else ""
     blocks.extend(f"{marked}{setup}  {piece}\n}}\n" for piece in pieces[1:])
@@ -155,13 +156,19 @@ def _string_pieces(spec: EventSpec) -> list[str]:
     return pieces
 
 
-def _syscall_body(spec: EventSpec, options: ProgramOptions, piece: str | None = None) -> str:
-    """Setup, filter and condition, then `piece` if given, else the tuple (strings as 0)."""
+def _syscall_body(spec: EventSpec, options: ProgramOptions, piece: str | None = None,
+                  last_condition: str = "") -> str:
+    """Setup, filter and condition, then `piece` if given, else the tuple (strings as 0).
+
+    `last_condition` is tested after the others: only for what they let through.
+    """
     lines = [spec.setup] if spec.setup else []
     conditions = [spec.condition] if spec.condition else []
     if spec.name in OPEN_TYPES and options.filter_open_reads:
         lines.append(_open_read_filter(options))
         conditions.append("$pass")
+    if last_condition:
+        conditions.append(last_condition)
     if piece is None:
         values = tuple("0" if value.startswith("str(") else value for value in spec.values)
         piece = _print(spec.kind, values)
