@@ -20,6 +20,7 @@ from runwatch.profiles.model import Kind, Mode
 from runwatch.sources.ebpf import EbpfSource
 from runwatch.store.base import AlertQuery
 from runwatch.store.sql import SqlStore, open_store
+from tests.support.waiting import eventually
 from tests.support.net import free_port
 from tests.support.podman import Container, ContainerFactory, podman
 
@@ -46,14 +47,6 @@ class Scene:
     def items(self, workload: str, kind: Kind) -> list[tuple[str, ...]]:
         stored = self.store.profiles.get(workload)
         return [i.item for i in stored.items if i.kind == kind] if stored else []
-
-
-async def eventually(check: Callable[[], object], timeout_s: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while not (result := await asyncio.to_thread(check)):
-        assert time.monotonic() < deadline, f"not true after {timeout_s}s: {result!r}"
-        await asyncio.sleep(0.2)
-    return result
 
 
 def address(container: Container) -> str:
@@ -112,8 +105,8 @@ response:
 async def learn(scene: Scene) -> None:
     """Until each workload shows its normal work in the store, and a little longer."""
     await eventually(lambda: scene.items(CLIENT, Kind.OUTBOUND) == [(WEB, "8080", "tcp")], 60)
-    await eventually(lambda: (CLIENT, "8080", "tcp") in scene.items(WEB, Kind.INBOUND))
-    await eventually(lambda: ("/tmp/out",) in scene.items(WORKER, Kind.FILE_WRITE))
+    await eventually(lambda: (CLIENT, "8080", "tcp") in scene.items(WEB, Kind.INBOUND), 30)
+    await eventually(lambda: ("/tmp/out",) in scene.items(WORKER, Kind.FILE_WRITE), 30)
     for _ in range(3):  # the listen happens once per start: if the kernel lost it, start again
         try:
             await eventually(lambda: ("8080", "tcp") in scene.items(WEB, Kind.LISTEN), 10)
@@ -201,7 +194,7 @@ async def test_protect_mode_hands_deviations_to_response_and_profiles_survive_a_
                             lambda: [a for a in scene.profile_alerts(since)
                                      if a.rule == "Profile: new process"])
     assert "profile_protect" in alert.tags
-    [decision] = await eventually(lambda: scene.store.list_responses(alert.id), 10)  # type: ignore[misc]
+    [decision] = await eventually(lambda: scene.store.list_responses(alert.id), 10)
     assert decision.policy == "contain-deviations" and decision.container_id == scene.worker.short_id
 
     learned = {w: len(scene.store.profiles.get(w).items) for w in (WEB, CLIENT, WORKER)}  # type: ignore[union-attr]
@@ -223,7 +216,7 @@ async def test_a_new_image_version_is_learned_as_a_diff_and_reported_once(
         new_version = start_container("sh", "-c", "httpd -p 8080 -h /var/www; while true; "
                                       "do date > /tmp/release-state; sleep 1; done",
                                       image=release, labels={"app": "web"})
-        [report] = await eventually(lambda: [a for a in scene.profile_alerts(since)  # type: ignore[misc]
+        [report] = await eventually(lambda: [a for a in scene.profile_alerts(since)
                                              if a.rule == "Profile: image change"], 30)
         others = [a.rule for a in scene.profile_alerts(since) if a.rule != "Profile: image change"]
         assert others == [], "what the new version does is collected, not alerted item by item"

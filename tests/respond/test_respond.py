@@ -25,6 +25,7 @@ from runwatch.sources.runtime import RuntimeSource
 from runwatch.sources.runtime.client import EngineClient
 from runwatch.store.base import AlertQuery, Store
 from runwatch.store.sql import open_store
+from tests.support.waiting import eventually
 from tests.support.net import free_port
 from tests.support.podman import Container, ContainerFactory, podman
 
@@ -63,15 +64,6 @@ def daemon_config(tmp_path: Path, podman_socket: str, **overrides: object) -> Co
         "sources.runtime.socket": podman_socket, "sources.runtime.enabled": "true", **overrides})
 
 
-async def eventually(check: Callable[[], object], timeout_s: float = 15.0) -> object:
-    """The first truthy result of `check`, polled; fails with the last result after the timeout."""
-    deadline = time.monotonic() + timeout_s
-    while not (result := await asyncio.to_thread(check)):
-        assert time.monotonic() < deadline, f"not true after {timeout_s}s: {result!r}"
-        await asyncio.sleep(0.1)
-    return result
-
-
 def state(container: Container) -> str:
     return container.inspect("{{.State.Status}}")
 
@@ -102,8 +94,8 @@ async def test_policies_pause_and_isolate_the_attacked_containers_and_leave_othe
         for container in (to_pause, to_isolate, bystander):  # in a thread: the daemon shares this loop
             await asyncio.to_thread(container.exec, "cat", "/etc/shadow")
 
-        [paused] = await eventually(lambda: decisions_about(store, to_pause))  # type: ignore[misc]
-        [isolated] = await eventually(lambda: decisions_about(store, to_isolate))  # type: ignore[misc]
+        [paused] = await eventually(lambda: decisions_about(store, to_pause))
+        [isolated] = await eventually(lambda: decisions_about(store, to_isolate))
         assert paused.status == ResponseStatus.DONE and paused.action == "pause", paused
         assert paused.policy == "contain-shadow-readers" and paused.rule == SHADOW_RULE
         assert paused.latency_ms is not None and paused.latency_ms < 1000, paused

@@ -15,9 +15,8 @@ import orjson
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from runwatch.errors import StoreError
+from runwatch.store.failures import read_rows, store_errors
 from runwatch.graph.map import Edge
 from runwatch.profiles.model import Item, Kind, Mode
 from runwatch.profiles.state import Origin, ProfileChanges, StoredItem, StoredProfile, WorkloadRecord
@@ -158,18 +157,12 @@ class SqlProfileStore:
     @contextlib.contextmanager
     def _begin(self) -> Iterator[Connection]:
         """One transaction; a database error becomes a StoreError naming the store."""
-        try:
+        with store_errors(self.url, "write"):
             with self.engine.begin() as conn:
                 yield conn
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: write failed: {err}") from err
 
     def _read(self, statement: Any) -> list[Any]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(statement))
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
+        return read_rows(self.engine, self.url, statement)
 
 
 def _profile_row(record: WorkloadRecord) -> dict[str, object]:

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from runwatch.alerts.model import Alert, Priority
 from runwatch.errors import StoreError
+from runwatch.store.failures import read_rows, store_errors
 from runwatch.event import Event
 from runwatch.inventory import ContainerRecord
 from runwatch.respond.base import ResponseRecord, ResponseStatus
@@ -144,7 +145,7 @@ class SqlStore:
 
     def set_alert_status(self, alert_id: str, status: AlertStatus, actor: str, comment: str,
                          now_ns: int) -> StoredAlert | None:
-        try:
+        with store_errors(self.url, "write"):
             with self.engine.begin() as conn:
                 row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
                 if row is None:
@@ -154,27 +155,21 @@ class SqlStore:
                 conn.execute(update(alerts).where(alerts.c.id == alert_id).values(
                     status=str(status), status_ns=now_ns, status_by=actor, status_comment=comment,
                     activity=activity_json(activity)))
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: write failed: {err}") from err
         return dataclasses.replace(current, status=status, status_ns=now_ns, status_by=actor,
                                    status_comment=comment, activity=activity)
 
     def alert_overview(self, since_ns: int, until_ns: int, buckets: int, top: int) -> AlertOverview:
-        try:
+        with store_errors(self.url, "query"):
             with self.engine.connect() as conn:
                 return overview(conn, since_ns, until_ns, buckets, top)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def alert_counts_by_container(self, since_ns: int | None = None) -> list[AlertCount]:
         """Alerts per container id (host alerts have none), most first."""
         where = and_(alerts.c.container_id.is_not(None),
                      alerts.c.time_ns >= (since_ns if since_ns is not None else 0))
-        try:
+        with store_errors(self.url, "query"):
             with self.engine.connect() as conn:
                 return top_counts(conn, alerts.c.container_id, where, None)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def list_events(self, query: EventQuery) -> list[Event]:
         statement: Select[Any] = select(events.c.fields).where(*event_conditions(query, self.dialect))
@@ -267,12 +262,10 @@ class SqlStore:
             pages, free, page_size = (int(self._scalar(text(f"PRAGMA {name}")))
                                       for name in ("page_count", "freelist_count", "page_size"))
             return (pages - free) * page_size
-        try:
+        with store_errors(self.url, "query"):
             with self.engine.begin() as conn:
                 return sum(_postgres_live_bytes(conn, table.name)
                            for table in (events, alerts, containers, responses))
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def close(self) -> None:
         self.engine.dispose()
@@ -287,33 +280,23 @@ class SqlStore:
         return self._delete(delete(table).where(table.c.time_ns <= boundary))
 
     def _scalar(self, statement: Any, expect_row: bool = True) -> Any:
-        try:
+        with store_errors(self.url, "query"):
             with self.engine.begin() as conn:
                 result = conn.execute(statement)
                 return result.scalar_one() if expect_row else None
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
 
     def _write(self, statement: Any, rows: Sequence[Mapping[str, object]]) -> None:
-        try:
+        with store_errors(self.url, "write"):
             with self.engine.begin() as conn:
                 conn.execute(statement, rows)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: write failed: {err}") from err
 
     def _read(self, statement: Any) -> list[Any]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(statement))
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: query failed: {err}") from err
+        return read_rows(self.engine, self.url, statement)
 
     def _delete(self, statement: Any) -> int:
-        try:
+        with store_errors(self.url, "delete"):
             with self.engine.begin() as conn:
                 return int(conn.execute(statement).rowcount or 0)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store {self.url}: delete failed: {err}") from err
 
 
 def _without_password(url: str) -> str:

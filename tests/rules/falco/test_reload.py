@@ -22,6 +22,7 @@ from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unp
 from runwatch.sources.base import SourceStatus
 from runwatch.store.sql import open_store
 from tests.support.net import free_port
+from tests.support.waiting import eventually
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "falco"
 
@@ -54,14 +55,6 @@ def make_config(tmp_path: Path, rules: Path, watch: bool) -> Config:
         "sources.runtime.enabled": "false", "rules.append_output": []})
 
 
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 async def start(tmp_path: Path, rules: Path, watch: bool
                 ) -> tuple[Daemon, QueueSource, RulesReloader, list[Alert], asyncio.Task[None]]:
     config = make_config(tmp_path, rules, watch)
@@ -91,26 +84,26 @@ async def test_a_changed_rules_file_is_reloaded_and_a_broken_one_keeps_the_old_r
     daemon, source, reloader, alerts, task = await start(tmp_path, rules, watch=True)
     try:
         await source.queue.put(execve("bash"))
-        await wait_until(lambda: len(alerts) == 1)
+        await eventually(lambda: len(alerts) == 1)
         assert alerts[0].rule == "Saw bash"
         assert alerts[0].output == "saw bash in 3ad7b26ded6d"
         assert alerts[0].container_id == "3ad7b26ded6d"
 
         await asyncio.sleep(0.3)  # let the watcher start before the file changes
         rules.write_text(rules_text("zsh"))
-        await wait_until(lambda: reloader.reloads == 1)
+        await eventually(lambda: reloader.reloads == 1)
         await source.queue.put(execve("bash"))
         await source.queue.put(execve("zsh"))
-        await wait_until(lambda: len(alerts) == 2)
+        await eventually(lambda: len(alerts) == 2)
         assert alerts[1].rule == "Saw zsh"
 
         rules.write_text(rules_text("zsh").replace("proc.name = zsh", "proc.nme = zsh"))
-        await wait_until(lambda: reloader.failed_reloads == 1)
+        await eventually(lambda: reloader.failed_reloads == 1)
         assert reloader.last_error is not None
         assert f"{rules}:3: rule 'Saw zsh': condition: unknown field 'proc.nme'" in \
             reloader.last_error
         await source.queue.put(execve("zsh"))
-        await wait_until(lambda: len(alerts) == 3)
+        await eventually(lambda: len(alerts) == 3)
         assert alerts[2].rule == "Saw zsh"
         assert sum(isinstance(d, FalcoDetector) for d in daemon.detectors) == 1
     finally:
@@ -127,9 +120,9 @@ async def test_sighup_reloads_the_rules(tmp_path: Path) -> None:
         await asyncio.sleep(0.5)
         assert reloader.reloads == 0  # no watching: only a signal reloads
         os.kill(os.getpid(), signal.SIGHUP)
-        await wait_until(lambda: reloader.reloads == 1)
+        await eventually(lambda: reloader.reloads == 1)
         await source.queue.put(execve("ksh"))
-        await wait_until(lambda: len(alerts) == 1)
+        await eventually(lambda: len(alerts) == 1)
         assert alerts[0].rule == "Saw ksh"
     finally:
         daemon.request_stop()
