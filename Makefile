@@ -10,7 +10,7 @@ test:
 	CI=$${CI:-} .venv/bin/pytest $(ARGS)
 
 bench:
-	@scripts/bootstrap.sh test
+	@scripts/bootstrap.sh bench
 	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
 
 check:

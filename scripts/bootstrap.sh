@@ -2,6 +2,7 @@
 # Installs what runwatch needs on a Debian machine, idempotently, then the Python environment.
 #   scripts/bootstrap.sh run    what `runwatch run` needs (bpftrace; the virtual environment)
 #   scripts/bootstrap.sh test   also what the test suite needs (podman, runc, busybox-static, ...)
+#   scripts/bootstrap.sh bench  also what the benchmarks build (clang, bpftool, libbpf-dev)
 set -euo pipefail
 
 mode=${1:-run}
@@ -14,6 +15,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 run_packages=(bpftrace)
 test_packages=(bpftrace podman runc busybox-static uidmap slirp4netns conntrack gcc libc6-dev
                postgresql chromium curl)
+bench_packages=("${test_packages[@]}" clang llvm bpftool libbpf-dev)
 
 missing_packages() {
   local pkg
@@ -104,11 +106,12 @@ case "$mode" in
     mount_tracefs
     if command -v podman >/dev/null; then configure_podman; serve_podman_api; fi
     ;;
-  test)
-    install_packages "${test_packages[@]}"
+  test|bench)
+    if [ "$mode" = bench ]; then install_packages "${bench_packages[@]}"
+    else install_packages "${test_packages[@]}"; fi
     mount_tracefs
     configure_podman
     ;;
-  *) say "usage: $0 run|test"; exit 2 ;;
+  *) say "usage: $0 run|test|bench"; exit 2 ;;
 esac
 python_environment
