@@ -17,6 +17,7 @@ from runwatch.web.base import WebParts
 from runwatch.web.dashboard import router as dashboard_router
 from runwatch.web.error_pages import install_error_pages
 from runwatch.web.headers import SecurityHeaders
+from runwatch.web.profiles_page import router as profiles_page_router
 
 DESCRIPTION = """Alerts, events, containers, rules and response actions of one runwatch daemon.
 
@@ -55,6 +56,7 @@ def create_app(health: Health, parts: WebParts | None = None) -> FastAPI:
         for router in ROUTERS:
             app.include_router(router)
         app.include_router(dashboard_router)
+        app.include_router(profiles_page_router)
         static = resources.files("runwatch.web").joinpath("static")
         app.mount("/static", StaticFiles(directory=str(static)), name="static")
         install_error_pages(app)

@@ -134,7 +134,8 @@ def alert_page(request: Request, parts: Parts, principal: Viewer, alert_id: Aler
                   chain=ancestry(alert.output_fields), container=container,
                   container_fields=container_fields(alert.output_fields),
                   responses=parts.store.list_responses(alert_id=alert.id),
-                  similar=similar_alerts(parts, stored), statuses=list(AlertStatus))
+                  similar=similar_alerts(parts, stored), statuses=list(AlertStatus),
+                  accepted=request.query_params.get("accepted") == "1")
 
 
 @router.post("/alerts/{alert_id}/status")

@@ -133,7 +133,7 @@ def export_profile(workload: Workload, parts: Parts,
                    = "kubearmor") -> PlainTextResponse:
     """The profile as a policy: kubearmor, networkpolicy or falco (YAML)."""
     _profile(parts, workload)
-    return PlainTextResponse(_run(lambda: admin.export_profile(parts.store.profiles, workload,
+    return PlainTextResponse(profile_action(lambda: admin.export_profile(parts.store.profiles, workload,
                                                                policy_format)),
                              media_type="application/yaml")
 
@@ -143,7 +143,7 @@ def export_profile(workload: Workload, parts: Parts,
 def set_mode(workload: Workload, body: ModeIn, parts: Parts) -> ProfileOut:
     """Set the mode; the running daemon follows within profiles.sync_interval_s."""
     _profile(parts, workload)
-    _run(lambda: admin.set_mode(parts.store.profiles, workload, body.mode))
+    profile_action(lambda: admin.set_mode(parts.store.profiles, workload, body.mode))
     return _profile_out(_profile(parts, workload))
 
 
@@ -154,12 +154,12 @@ def accept(workload: Workload, body: AcceptIn, parts: Parts) -> AcceptedOut:
     _profile(parts, workload)
     store = parts.store
     if body.alert_id is not None:
-        named, items = _run(lambda: admin.accept_alert(store.profiles, store, str(body.alert_id)))
+        named, items = profile_action(lambda: admin.accept_alert(store.profiles, store, str(body.alert_id)))
         if named != workload:
             raise HTTPException(400, f"alert {body.alert_id} concerns workload {named!r}, "
                                      f"not {workload!r}")
     elif body.kind is not None and body.item:
-        items = _run(lambda: admin.accept_items(store.profiles, workload, str(body.kind),
+        items = profile_action(lambda: admin.accept_items(store.profiles, workload, str(body.kind),
                                                 list(body.item or [])))
     else:
         raise HTTPException(400, "give alert_id, or kind and item")
@@ -180,7 +180,7 @@ def get_diff(workload: Workload, parts: Parts) -> list[ItemOut]:
 def decide_diff(workload: Workload, body: DecisionIn, parts: Parts) -> DecisionOut:
     """Accept the image diff into the profile, or reject it (its items alert again)."""
     _profile(parts, workload)
-    count = _run(lambda: admin.resolve_image_diff(parts.store.profiles, workload,
+    count = profile_action(lambda: admin.resolve_image_diff(parts.store.profiles, workload,
                                                   body.decision == "accept"))
     return DecisionOut(workload=workload, decision=body.decision, items=count)
 
@@ -199,7 +199,7 @@ def _profile(parts: WebParts, workload: str) -> StoredProfile:
     return profile
 
 
-def _run(action: Callable[[], T]) -> T:
+def profile_action(action: Callable[[], T]) -> T:
     """The action's result; a ProfileError (bad mode, kind, item, format) is a 400 naming it."""
     try:
         return action()
