@@ -17,9 +17,9 @@ from runwatch.config import Config, load_config
 from runwatch.daemon import Daemon, build_pipeline
 from runwatch.profiles import OBSERVED_EVENT_TYPES, admin
 from runwatch.profiles.model import Kind, Mode
-from runwatch.sources.ebpf import EbpfSource
 from runwatch.store.base import AlertQuery
-from runwatch.store.sql import SqlStore, open_store
+from runwatch.store.sql import SqlStore
+from tests.support.daemon import sensing_daemon
 from tests.support.waiting import eventually
 from tests.support.net import free_port
 from tests.support.podman import Container, ContainerFactory, podman
@@ -73,23 +73,13 @@ async def scene(tmp_path: Path, podman_socket: str, start_container: ContainerFa
                 ) -> AsyncIterator[Scene]:
     config = config_for(tmp_path, podman_socket, RESPONSE_YAML)
     pipeline = build_pipeline(config, OBSERVED_EVENT_TYPES)
-    assert any(isinstance(s, EbpfSource) for s in pipeline.sources), "the kernel sensor must run here"
-    daemon = Daemon(config, pipeline)
-    running = asyncio.create_task(daemon.run())
-    store = open_store(config.resolved_store_url)
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 30)
-        await eventually(lambda: all(s.status.state == "running" for s in pipeline.sources), 90)
+    async with sensing_daemon(config, pipeline) as (daemon, store):
         web = start_web(start_container)
         worker = start_container("sh", "-c", "httpd -p 9000 -h /var/www; while true; "
                                  "do date > /tmp/out; sleep 1; done", labels={"app": "worker"})
         client = start_container("sh", "-c", f"while true; do wget -q -O /dev/null "
                                  f"http://{address(web)}:8080/; sleep 0.5; done", labels={"app": "client"})
         yield Scene(daemon, store, config, web, client, worker)
-    finally:
-        daemon.request_stop()
-        await asyncio.wait_for(running, 60)
-        store.close()
 
 
 RESPONSE_YAML = """\

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,11 +19,11 @@ from runwatch.daemon import Daemon, build_pipeline
 from runwatch.inventory import Inventory
 from runwatch.respond.base import ResponseRecord, ResponseStatus
 from runwatch.respond.responder import Responder
-from runwatch.sources.ebpf import EbpfSource
 from runwatch.sources.runtime import RuntimeSource
 from runwatch.sources.runtime.client import EngineClient
 from runwatch.store.base import AlertQuery, Store
 from runwatch.store.sql import open_store
+from tests.support.daemon import sensing_daemon
 from tests.support.waiting import eventually
 from tests.support.net import free_port
 from tests.support.podman import Container, ContainerFactory, podman
@@ -83,14 +82,7 @@ async def test_policies_pause_and_isolate_the_attacked_containers_and_leave_othe
     bystander = start_container("sleep", "600")
     assert networks(to_isolate), "the container to isolate starts on a network"
     config = daemon_config(tmp_path, podman_socket)
-    pipeline = build_pipeline(config)
-    assert any(isinstance(s, EbpfSource) for s in pipeline.sources), "the kernel sensor must run here"
-    daemon = Daemon(config, pipeline)
-    running = asyncio.create_task(daemon.run())
-    store = open_store(config.resolved_store_url)
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 30)
-        await eventually(lambda: all(s.status.state == "running" for s in pipeline.sources), 60)
+    async with sensing_daemon(config, build_pipeline(config), 60) as (_, store):
         for container in (to_pause, to_isolate, bystander):  # in a thread: the daemon shares this loop
             await asyncio.to_thread(container.exec, "cat", "/etc/shadow")
 
@@ -109,9 +101,6 @@ async def test_policies_pause_and_isolate_the_attacked_containers_and_leave_othe
         assert bystander.short_id in {a.container_id for a in alerts}, "the bystander was seen too"
         assert decisions_about(store, bystander) == [] and state(bystander) == "running"
         assert {paused.alert_id, isolated.alert_id} <= {a.id for a in alerts}
-    finally:
-        daemon.request_stop()
-        await asyncio.wait_for(running, 60)
 
     runner = CliRunner()
     shown = runner.invoke(app, ["containers", "--json", "--data-dir", str(tmp_path / "data")])

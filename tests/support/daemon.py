@@ -4,14 +4,18 @@ server with blocking clients (httpx, a browser) while it detects."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 
-from runwatch.config import parse_listen
-from runwatch.daemon import Daemon
+from runwatch.config import Config, parse_listen
+from runwatch.daemon import Daemon, Pipeline
 from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
+from runwatch.sources.ebpf import EbpfSource
+from runwatch.store.sql import SqlStore, open_store
 from tests.support.net import wait_for_port
+from tests.support.waiting import eventually
 
 
 class PushSource:
@@ -84,3 +88,27 @@ class DaemonThread:
         assert not self._thread.is_alive(), "daemon did not stop"
         if self._error is not None:
             raise self._error
+
+
+@contextlib.asynccontextmanager
+async def sensing_daemon(config: Config, pipeline: Pipeline, sources_timeout_s: float = 90.0
+                         ) -> AsyncIterator[tuple[Daemon, SqlStore]]:
+    """The real daemon on the test's own loop, with the kernel sensor, once every source runs;
+    and its store opened for the test. Stopped (every stage drained) on the way out.
+
+    Blocking calls in the body (podman, exec) must go through asyncio.to_thread: the daemon
+    shares the loop.
+    """
+    assert any(isinstance(s, EbpfSource) for s in pipeline.sources), "the kernel sensor must run here"
+    daemon = Daemon(config, pipeline)
+    running = asyncio.create_task(daemon.run())
+    store = open_store(config.resolved_store_url)
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 30)
+        await eventually(lambda: all(s.status.state == "running" for s in pipeline.sources),
+                         sources_timeout_s)
+        yield daemon, store
+    finally:
+        daemon.request_stop()
+        await asyncio.wait_for(running, 60)
+        store.close()
