@@ -76,6 +76,21 @@ def test_accept_by_item_and_by_alert(learned_store: SqlStore) -> None:
     assert not_profile.returncode == 1 and "is not a profile deviation" in not_profile.stderr
 
 
+def test_forget_takes_one_learned_item_out(learned_store: SqlStore) -> None:
+    revision = learned_store.profiles.get(WEB).record.revision  # type: ignore[union-attr]
+    result = runwatch(learned_store, "profile", "forget", WEB, "listen", "8080", "tcp")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{WEB}: forgot listen tcp/8080"
+    profile = learned_store.profiles.get(WEB)
+    assert profile is not None and profile.record.revision == revision + 1, "the daemon reloads it"
+    assert (Kind.LISTEN, ("8080", "tcp")) not in {(i.kind, i.item) for i in profile.items}
+    again = runwatch(learned_store, "profile", "forget", WEB, "listen", "8080", "tcp")
+    assert again.returncode == 1
+    assert again.stderr.strip() == f"error: {WEB!r} has no listen item '8080 tcp' in its profile"
+    unknown = runwatch(learned_store, "profile", "forget", "shop/db@postgres", "listen", "1", "tcp")
+    assert unknown.returncode == 1 and "no profile for workload 'shop/db@postgres'" in unknown.stderr
+
+
 def test_show_diff_and_export(learned_store: SqlStore) -> None:
     shown = runwatch(learned_store, "profile", "show", WEB).stdout
     assert "process     /usr/sbin/httpd (parent sh)" in shown and "file_write  /var/cache/httpd/*" in shown

@@ -179,6 +179,13 @@ def test_profiles_survive_a_restart_and_admin_changes_reach_the_detector(tmp_pat
         "the accepted process is known; its user is still new"
     assert store.profiles.get("nope@nothing") is None
     assert store.profiles.set_mode("nope@nothing", Mode.LEARN, 0) is None
+
+    forgotten = (Kind.PROCESS, ("/bin/wget", "wget", "sh"))
+    assert store.profiles.forget(WORKLOAD, [forgotten], time.time_ns()) == 1
+    assert store.profiles.forget("nope@nothing", [forgotten], 0) is None
+    restarted.reload(store.profiles.load([WORKLOAD]))
+    assert "Profile: new process" in [a.rule for a in restarted.match([exec_of("/bin/wget")])], \
+        "a forgotten item alerts again"
     store.close()
 
 

@@ -99,3 +99,20 @@ def test_exports_are_served_as_yaml(web: WebEnv) -> None:
         assert yaml.safe_load(response.text)["kind"] == "NetworkPolicy"
         bad = client.get(f"/api/profiles/{CLIENT}/export", params={"format": "pdf"})
         assert bad.status_code == 400 and bad.json()["detail"].startswith("unknown export format 'pdf'")
+
+
+def test_an_admin_forgets_a_learned_item_and_a_viewer_cannot(web: WebEnv) -> None:
+    learn(web)
+    with web.client(web.viewer) as viewer:
+        refused = viewer.post(f"/api/profiles/{WEB}/forget", json={"kind": "listen", "item": ["8080", "tcp"]})
+        assert refused.status_code == 403
+    with web.client(web.admin) as admin:
+        forgotten = admin.post(f"/api/profiles/{WEB}/forget", json={"kind": "listen", "item": ["8080", "tcp"]})
+        assert forgotten.status_code == 200, forgotten.text
+        assert forgotten.json()["text"] == "tcp/8080"
+        items = admin.get(f"/api/profiles/{WEB}").json()["profile_items"]
+        assert ["8080", "tcp"] not in [i["item"] for i in items if i["kind"] == "listen"]
+        again = admin.post(f"/api/profiles/{WEB}/forget", json={"kind": "listen", "item": ["8080", "tcp"]})
+        assert again.status_code == 400 and "has no listen item '8080 tcp'" in again.json()["detail"]
+        empty = admin.post(f"/api/profiles/{WEB}/forget", json={"kind": "listen", "item": []})
+        assert empty.status_code == 422

@@ -91,3 +91,17 @@ def test_an_image_diff_decision_is_a_form_post_of_accept_or_reject(web: WebEnv) 
         assert odd.status_code == 422 and "decision" in odd.text
         unknown = admin.post("/profiles/shop/db@postgres/diff", data={"decision": "accept", "csrf": csrf})
         assert unknown.status_code == 400 and "shop/db@postgres" in unknown.text
+
+
+def test_an_admin_forgets_an_item_from_the_profile_page(web: WebEnv) -> None:
+    learn(web)
+    with closing(sign_in(web, web.admin)) as admin:
+        page = admin.get(f"/profiles/{quote(WEB)}")
+        assert f'action="/profiles/{quote(WEB)}/forget"' in page.text
+        assert '<input type="hidden" name="field" value="8080">' in page.text
+        done = admin.post(f"/profiles/{quote(WEB)}/forget", data={
+            "kind": "listen", "field": ["8080", "tcp"], "csrf": csrf_of(page)})
+        assert done.status_code == 303 and done.headers["location"] == f"/profiles/{quote(WEB)}"
+        assert 'mono small">tcp/8080</td>' not in admin.get(done.headers["location"]).text
+    items = web.store.profiles.get(WEB).items  # type: ignore[union-attr]
+    assert ("8080", "tcp") not in [i.item for i in items if str(i.kind) == "listen"]

@@ -122,6 +122,23 @@ def accept(
 
 
 @profile_app.command()
+def forget(
+    workload: Annotated[str, typer.Argument(help="The workload.")],
+    kind: Annotated[str, typer.Argument(help="Item kind, as `profile show` lists it.")],
+    fields: Annotated[list[str], typer.Argument(help="The item's fields, e.g. `/bin/nc nc sh`.")],
+    config_path: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Take one learned item out of a profile; outside learn mode it alerts again."""
+    _, store = _open(config_path, data_dir)
+    try:
+        item_kind, item = admin.forget_item(store.profiles, workload, kind, fields)
+    finally:
+        store.close()
+    typer.echo(f"{workload}: forgot {item_kind} {describe_item(item_kind, item)}")
+
+
+@profile_app.command()
 def diff(
     workload: WorkloadArgument,
     decide: Annotated[str | None, typer.Option(

@@ -1,5 +1,5 @@
 """What people do with profiles, for the CLI and the API alike: list, read, change the mode,
-accept deviations, decide on image diffs. Every bad request is a ProfileError naming what."""
+accept deviations, forget items learned by mistake, decide on image diffs. Every bad request is a ProfileError naming what."""
 
 from __future__ import annotations
 
@@ -103,6 +103,23 @@ def _accept(store: ProfileStore, workload: str, items: list[tuple[Kind, Item]]
     if store.accept(workload, items, time.time_ns()) is None:
         raise ProfileError(_unknown(store, workload))
     return items
+
+
+def forget_item(store: ProfileStore, workload: str, kind: str, fields: list[str]
+                ) -> tuple[Kind, Item]:
+    """Take one item out of a profile: something learned that should not have been (an attack
+    during the learning window, a one-off debugging shell). Outside learn mode it alerts again."""
+    try:
+        parsed = parse_kind(kind)
+        item = check_item(parsed, tuple(fields))
+    except ValueError as err:
+        raise ProfileError(str(err)) from None
+    removed = store.forget(workload, [(parsed, item)], time.time_ns())
+    if removed is None:
+        raise ProfileError(_unknown(store, workload))
+    if removed == 0:
+        raise ProfileError(f"{workload!r} has no {parsed} item {' '.join(item)!r} in its profile")
+    return parsed, item
 
 
 def resolve_image_diff(store: ProfileStore, workload: str, accept: bool) -> int:

@@ -120,6 +120,15 @@ class SqlProfileStore:
                     first_ns=now_ns))))
         return record
 
+    def forget(self, workload: str, items: list[tuple[Kind, Item]], now_ns: int) -> int | None:
+        """Take items out of a profile (they alert again outside learn mode); returns how many
+        were there, or None when there is no such profile."""
+        with self._begin() as conn:
+            if self._bump(conn, workload, now_ns) is None:
+                return None
+            return sum(int(conn.execute(delete(profile_items).where(
+                *_item_key(workload, kind, item))).rowcount or 0) for kind, item in items)
+
     def resolve_image_diff(self, workload: str, accept: bool, now_ns: int) -> int | None:
         """Accept (into the profile) or reject (so they alert) the items a new image version did;
         returns how many, or None when there is no such profile."""

@@ -35,9 +35,9 @@ def profile_page(request: Request, parts: Parts, principal: Viewer, workload: st
     if profile is None:
         raise HTTPException(404, f"no profile for workload {workload!r}")
     items = sorted(profile.items, key=lambda i: (str(i.kind), i.item))
-    by_kind = [(str(kind), [(describe_item(i.kind, i.item), str(i.origin), i.first_ns)
+    by_kind = [(str(kind), [(describe_item(i.kind, i.item), str(i.origin), i.first_ns, i.item)
                             for i in group]) for kind, group in groupby(items, key=lambda i: i.kind)]
-    diff = [text for _, rows in by_kind for text, origin, _ in rows if origin == "image_diff"]
+    diff = [text for _, rows in by_kind for text, origin, _, _ in rows if origin == "image_diff"]
     return render(request, parts, principal, "profile.html", profile=profile,
                   summary=admin.summarise(profile), by_kind=by_kind, diff=diff, modes=MODES,
                   formats=list(EXPORTERS), path=quote(workload))
@@ -54,6 +54,14 @@ def profile_mode(parts: Parts, principal: Admin, workload: str,
 def profile_diff(parts: Parts, principal: Admin, workload: str,
                  decision: Annotated[str, Form(pattern="^(accept|reject)$")]) -> Response:
     profile_action(lambda: admin.resolve_image_diff(parts.store.profiles, workload, decision == "accept"))
+    return RedirectResponse(f"/profiles/{quote(workload)}", status_code=303)
+
+
+@router.post("/profiles/{workload:path}/forget")
+def profile_forget(parts: Parts, principal: Admin, workload: str,
+                   kind: Annotated[str, Form(max_length=40)],
+                   field: Annotated[list[str], Form()]) -> Response:
+    profile_action(lambda: admin.forget_item(parts.store.profiles, workload, kind, field))
     return RedirectResponse(f"/profiles/{quote(workload)}", status_code=303)
 
 

@@ -168,6 +168,21 @@ def accept(workload: Workload, body: AcceptIn, parts: Parts) -> AcceptedOut:
                 first_ns=0) for kind, item in items])
 
 
+class ItemIn(BaseModel):
+    kind: str
+    item: list[str] = Field(min_length=1)
+
+
+@router.post("/api/profiles/{workload:path}/forget", response_model=ItemOut,
+             dependencies=[Depends(require_admin)])
+def forget(workload: Workload, body: ItemIn, parts: Parts) -> ItemOut:
+    """Take one learned item out of the profile; outside learn mode it alerts again."""
+    kind, item = profile_action(lambda: admin.forget_item(parts.store.profiles, workload,
+                                                          body.kind, body.item))
+    return ItemOut(kind=str(kind), item=list(item), text=describe_item(kind, item),
+                   origin="forgotten", first_ns=0)
+
+
 @router.get("/api/profiles/{workload:path}/diff", response_model=list[ItemOut],
             dependencies=[Depends(require_viewer)])
 def get_diff(workload: Workload, parts: Parts) -> list[ItemOut]:
