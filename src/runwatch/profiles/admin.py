@@ -1,5 +1,6 @@
 """What people do with profiles, for the CLI and the API alike: list, read, change the mode,
-accept deviations, forget items learned by mistake, decide on image diffs. Every bad request is a ProfileError naming what."""
+accept deviations, forget items learned by mistake, decide on image diffs. Every bad request is
+a ProfileError naming what."""
 
 from __future__ import annotations
 
@@ -69,12 +70,15 @@ def set_mode(store: ProfileStore, workload: str, mode: str) -> WorkloadRecord:
 def accept_items(store: ProfileStore, workload: str, kind: str, fields: list[str]
                  ) -> list[tuple[Kind, Item]]:
     """Accept one item, given as its kind and fields (`process /usr/bin/curl curl sh`)."""
+    return _accept(store, workload, [_parse_item(kind, fields)])
+
+
+def _parse_item(kind: str, fields: list[str]) -> tuple[Kind, Item]:
     try:
         parsed = parse_kind(kind)
-        item = check_item(parsed, tuple(fields))
+        return parsed, check_item(parsed, tuple(fields))
     except ValueError as err:
         raise ProfileError(str(err)) from None
-    return _accept(store, workload, [(parsed, item)])
 
 
 def accept_alert(store: ProfileStore, alerts: AlertLookup, alert_id: str
@@ -109,11 +113,7 @@ def forget_item(store: ProfileStore, workload: str, kind: str, fields: list[str]
                 ) -> tuple[Kind, Item]:
     """Take one item out of a profile: something learned that should not have been (an attack
     during the learning window, a one-off debugging shell). Outside learn mode it alerts again."""
-    try:
-        parsed = parse_kind(kind)
-        item = check_item(parsed, tuple(fields))
-    except ValueError as err:
-        raise ProfileError(str(err)) from None
+    parsed, item = _parse_item(kind, fields)
     removed = store.forget(workload, [(parsed, item)], time.time_ns())
     if removed is None:
         raise ProfileError(_unknown(store, workload))

@@ -124,10 +124,14 @@ class SqlProfileStore:
         """Take items out of a profile (they alert again outside learn mode); returns how many
         were there, or None when there is no such profile."""
         with self._begin() as conn:
-            if self._bump(conn, workload, now_ns) is None:
+            if conn.execute(select(profiles.c.workload)
+                            .where(profiles.c.workload == workload)).first() is None:
                 return None
-            return sum(int(conn.execute(delete(profile_items).where(
+            removed = sum(int(conn.execute(delete(profile_items).where(
                 *_item_key(workload, kind, item))).rowcount or 0) for kind, item in items)
+            if removed:  # a new revision makes the running daemon reload the profile
+                self._bump(conn, workload, now_ns)
+            return removed
 
     def resolve_image_diff(self, workload: str, accept: bool, now_ns: int) -> int | None:
         """Accept (into the profile) or reject (so they alert) the items a new image version did;
