@@ -127,8 +127,7 @@ def _decided_once_probe(spec: EventSpec, options: ProgramOptions, pieces: list[s
     marked = _syscall_head(spec, "@open_passed[tid]", options)
     setup = f"{spec.setup}\n" if spec.setup else ""
     blocks.extend(f"{marked}{setup}  {piece}\n}}\n" for piece in pieces[1:])
-    values = tuple("0" if value.startswith("str(") else value for value in spec.values)
-    blocks.append(f"{marked}{setup}  delete(@open_passed[tid]);\n  {_print(spec.kind, values)}\n}}\n")
+    blocks.append(f"{marked}{setup}  delete(@open_passed[tid]);\n  {_tuple_print(spec)}\n}}\n")
     return "\n".join(blocks)
 
 
@@ -170,11 +169,16 @@ def _syscall_body(spec: EventSpec, options: ProgramOptions, piece: str | None = 
     if last_condition:
         conditions.append(last_condition)
     if piece is None:
-        values = tuple("0" if value.startswith("str(") else value for value in spec.values)
-        piece = _print(spec.kind, values)
+        piece = _tuple_print(spec)
     if conditions:
         piece = f"if ({' && '.join(f'({c})' for c in conditions)}) {{ {piece} }}"
     return "\n".join([*lines, f"  {piece}"])
+
+
+def _tuple_print(spec: EventSpec) -> str:
+    """The event's tuple, its strings as 0: they come from the string probes before it."""
+    return _print(spec.kind, tuple("0" if value.startswith("str(") else value
+                                   for value in spec.values))
 
 
 def _open_read_filter(options: ProgramOptions) -> str:
