@@ -9,17 +9,16 @@ from itertools import groupby
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from runwatch.profiles import admin
 from runwatch.profiles.export import EXPORTERS
-from runwatch.profiles.model import describe_item
-from runwatch.web.api.profiles import profile_action
+from runwatch.profiles.model import Mode, describe_item
+from runwatch.web.api.profiles import find_profile, profile_action
 from runwatch.web.dashboard import Admin, Parts, Viewer, render
 
 router = APIRouter(include_in_schema=False)
-MODES = ("learn", "monitor", "protect")
 
 
 @router.get("/profiles")
@@ -31,15 +30,12 @@ def profiles_page(request: Request, parts: Parts, principal: Viewer) -> Response
 
 @router.get("/profiles/{workload:path}")
 def profile_page(request: Request, parts: Parts, principal: Viewer, workload: str) -> Response:
-    profile = parts.store.profiles.get(workload)
-    if profile is None:
-        raise HTTPException(404, f"no profile for workload {workload!r}")
+    profile = find_profile(parts, workload)
     items = sorted(profile.items, key=lambda i: (str(i.kind), i.item))
     by_kind = [(str(kind), [(describe_item(i.kind, i.item), str(i.origin), i.first_ns, i.item)
                             for i in group]) for kind, group in groupby(items, key=lambda i: i.kind)]
-    diff = [text for _, rows in by_kind for text, origin, _, _ in rows if origin == "image_diff"]
     return render(request, parts, principal, "profile.html", profile=profile,
-                  summary=admin.summarise(profile), by_kind=by_kind, diff=diff, modes=MODES,
+                  summary=admin.summarise(profile), by_kind=by_kind, modes=[str(m) for m in Mode],
                   formats=list(EXPORTERS), path=quote(workload))
 
 
@@ -53,7 +49,8 @@ def profile_mode(parts: Parts, principal: Admin, workload: str,
 @router.post("/profiles/{workload:path}/diff")
 def profile_diff(parts: Parts, principal: Admin, workload: str,
                  decision: Annotated[str, Form(pattern="^(accept|reject)$")]) -> Response:
-    profile_action(lambda: admin.resolve_image_diff(parts.store.profiles, workload, decision == "accept"))
+    profile_action(lambda: admin.resolve_image_diff(parts.store.profiles, workload,
+                                                    decision == "accept"))
     return RedirectResponse(f"/profiles/{quote(workload)}", status_code=303)
 
 
@@ -72,4 +69,3 @@ def accept_alert(parts: Parts, principal: Admin,
     store = parts.store
     profile_action(lambda: admin.accept_alert(store.profiles, store, alert_id))
     return RedirectResponse(f"/alerts/{alert_id}?accepted=1", status_code=303)
-

@@ -132,35 +132,36 @@ def export_profile(workload: Workload, parts: Parts,
                    policy_format: Annotated[str, Query(alias="format", description=", ".join(EXPORTERS))]
                    = "kubearmor") -> PlainTextResponse:
     """The profile as a policy: kubearmor, networkpolicy or falco (YAML)."""
-    _profile(parts, workload)
-    return PlainTextResponse(profile_action(lambda: admin.export_profile(parts.store.profiles, workload,
-                                                               policy_format)),
-                             media_type="application/yaml")
+    find_profile(parts, workload)
+    policy = profile_action(lambda: admin.export_profile(parts.store.profiles, workload,
+                                                         policy_format))
+    return PlainTextResponse(policy, media_type="application/yaml")
 
 
 @router.post("/api/profiles/{workload:path}/mode", response_model=ProfileOut,
              dependencies=[Depends(require_admin)])
 def set_mode(workload: Workload, body: ModeIn, parts: Parts) -> ProfileOut:
     """Set the mode; the running daemon follows within profiles.sync_interval_s."""
-    _profile(parts, workload)
+    find_profile(parts, workload)
     profile_action(lambda: admin.set_mode(parts.store.profiles, workload, body.mode))
-    return _profile_out(_profile(parts, workload))
+    return _profile_out(find_profile(parts, workload))
 
 
 @router.post("/api/profiles/{workload:path}/accept", response_model=AcceptedOut,
              dependencies=[Depends(require_admin)])
 def accept(workload: Workload, body: AcceptIn, parts: Parts) -> AcceptedOut:
     """Accept a deviation into the profile: what a profile alert flagged, or one item."""
-    _profile(parts, workload)
+    find_profile(parts, workload)
     store = parts.store
     if body.alert_id is not None:
-        named, items = profile_action(lambda: admin.accept_alert(store.profiles, store, str(body.alert_id)))
+        named, items = profile_action(lambda: admin.accept_alert(store.profiles, store,
+                                                                 str(body.alert_id)))
         if named != workload:
             raise HTTPException(400, f"alert {body.alert_id} concerns workload {named!r}, "
                                      f"not {workload!r}")
     elif body.kind is not None and body.item:
-        items = profile_action(lambda: admin.accept_items(store.profiles, workload, str(body.kind),
-                                                list(body.item or [])))
+        items = profile_action(lambda: admin.accept_items(store.profiles, workload,
+                                                          str(body.kind), list(body.item or [])))
     else:
         raise HTTPException(400, "give alert_id, or kind and item")
     return AcceptedOut(workload=workload, accepted=[
@@ -187,16 +188,17 @@ def forget(workload: Workload, body: ItemIn, parts: Parts) -> ItemOut:
             dependencies=[Depends(require_viewer)])
 def get_diff(workload: Workload, parts: Parts) -> list[ItemOut]:
     """What the workload's new image version did that its profile lacks."""
-    return [i for i in _profile_out(_profile(parts, workload)).profile_items if i.origin == "image_diff"]
+    return [i for i in _profile_out(find_profile(parts, workload)).profile_items
+            if i.origin == "image_diff"]
 
 
 @router.post("/api/profiles/{workload:path}/diff", response_model=DecisionOut,
              dependencies=[Depends(require_admin)])
 def decide_diff(workload: Workload, body: DecisionIn, parts: Parts) -> DecisionOut:
     """Accept the image diff into the profile, or reject it (its items alert again)."""
-    _profile(parts, workload)
+    find_profile(parts, workload)
     count = profile_action(lambda: admin.resolve_image_diff(parts.store.profiles, workload,
-                                                  body.decision == "accept"))
+                                                            body.decision == "accept"))
     return DecisionOut(workload=workload, decision=body.decision, items=count)
 
 
@@ -204,10 +206,10 @@ def decide_diff(workload: Workload, body: DecisionIn, parts: Parts) -> DecisionO
             dependencies=[Depends(require_viewer)])
 def get_profile(workload: Workload, parts: Parts) -> ProfileOut:
     """One profile with its items, kind by kind."""
-    return _profile_out(_profile(parts, workload))
+    return _profile_out(find_profile(parts, workload))
 
 
-def _profile(parts: WebParts, workload: str) -> StoredProfile:
+def find_profile(parts: WebParts, workload: str) -> StoredProfile:
     profile = parts.store.profiles.get(workload)
     if profile is None:
         raise HTTPException(404, f"no profile for workload {workload!r}")
