@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,10 +77,10 @@ def child_pids(pid: int) -> list[int]:
     return children
 
 
-def bpf_run_time(pids: list[int]) -> tuple[int, int]:
-    """(nanoseconds, runs) the kernel spent in the BPF programs these processes hold, counted
-    while kernel.bpf_stats_enabled is 1 (read from each program fd's fdinfo)."""
-    total_ns = runs = 0
+def bpf_run_time(pids: list[int]) -> int:
+    """Nanoseconds the kernel spent in the BPF programs these processes hold, counted while
+    kernel.bpf_stats_enabled is 1 (read from each program fd's fdinfo)."""
+    total_ns = 0
     for pid in pids:
         for info in Path(f"/proc/{pid}/fdinfo").iterdir():
             try:
@@ -86,10 +88,8 @@ def bpf_run_time(pids: list[int]) -> tuple[int, int]:
                               if ":\t" in line)
             except OSError:
                 continue  # closed meanwhile
-            if "run_time_ns" in fields:
-                total_ns += int(fields["run_time_ns"])
-                runs += int(fields["run_cnt"])
-    return total_ns, runs
+            total_ns += int(fields.get("run_time_ns", 0))
+    return total_ns
 
 
 class BpfStats:
@@ -327,24 +327,25 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
 
     run(binary, "opens", 10_000, files)  # warm the page cache and the binary
     mixed_base = run(binary, "mixed", 3, written)
-    ratios: Ratios = {name: {loop: [] for loop in loops} for name in [*NOOP_PROBES, "sensor"]}
+    starters: dict[str, Callable[[], NoopProbe | Sensor]] = {
+        **{name: functools.partial(NoopProbe, workdir, program)
+           for name, program in NOOP_PROBES.items()}, "sensor": Sensor}
+    ratios: Ratios = {name: {loop: [] for loop in loops} for name in starters}
     baselines: list[dict[str, float]] = []
     loops_cpu = 0.0
     for _ in range(args.rounds):
-        for name in ratios:
-            if name == "sensor":
-                sensor = Sensor()
-                sensor.drained()
-                cpu_start, wall_start = sensor.cpu_seconds(), time.monotonic()
-                during = time_loops()
-                loops_cpu = (sensor.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
-                sensor.stop()
-            else:
-                probe = NoopProbe(workdir, NOOP_PROBES[name])
-                try:
+        for name, start in starters.items():
+            watcher = start()
+            try:
+                if isinstance(watcher, Sensor):
+                    watcher.drained()
+                    cpu_start, wall_start = watcher.cpu_seconds(), time.monotonic()
                     during = time_loops()
-                finally:
-                    probe.stop()
+                    loops_cpu = (watcher.cpu_seconds() - cpu_start) / (time.monotonic() - wall_start)
+                else:
+                    during = time_loops()
+            finally:
+                watcher.stop()
             baseline = time_loops()
             baselines.append(baseline)
             for loop in loops:
@@ -352,16 +353,14 @@ def measure(args: argparse.Namespace, workdir: Path, binary: Path, files: Path,
 
     bpf_ns_per_open = {}
     with BpfStats():
-        for name, start in (("no-op on openat", lambda: NoopProbe(workdir, NOOP_PROBES["no-op on openat"])),
-                            ("sensor", Sensor)):
-            watcher = start()
+        for name in ("no-op on openat", "sensor"):
+            watcher = starters[name]()
             try:
-                ns_before, _ = bpf_run_time(watcher.pids)
+                ns_before = bpf_run_time(watcher.pids)
                 run(binary, "opens", *loops["opens"])
-                ns_after, _ = bpf_run_time(watcher.pids)
+                bpf_ns_per_open[name] = (bpf_run_time(watcher.pids) - ns_before) / args.opens
             finally:
                 watcher.stop()
-            bpf_ns_per_open[name] = (ns_after - ns_before) / args.opens
 
     sensor = Sensor()
     try:

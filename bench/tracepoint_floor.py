@@ -38,7 +38,7 @@ PROGRAMS = {  # harness name -> what the table calls it
     "lsm_file_open": "lsm file_open",
     "fentry_openat2": "fentry openat2",
 }
-TOOLS = {"clang": "clang", "bpftool": "bpftool", "gcc": "gcc"}
+TOOLS = ("clang", "bpftool", "gcc")
 
 
 def build(workdir: Path) -> tuple[Path, Path]:
