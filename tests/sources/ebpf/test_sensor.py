@@ -298,8 +298,14 @@ def test_netcat_exec_redirects_stdio_onto_a_socket(
         kernel_sensor: RunningSensor, start_container: ContainerFactory) -> None:
     container = start_container("sleep", "600")
     since = kernel_sensor.mark()
-    container.exec("sh", "-c", "nc -l -p 4444 -e /bin/cat & sleep 0.5; "
-                               "nc 127.0.0.1 4444 -e /bin/true; kill $! 2>/dev/null", check=False)
+    # the client retries until the listener listens; the listener ends by itself once its cat
+    # reads the client's EOF (killing it early could beat its dup2s), a watchdog bounds the wait
+    container.exec("sh", "-c",
+                   "nc -l -p 4444 -e /bin/cat & listener=$!; "
+                   "for try in 1 2 3 4 5 6 7 8 9 10; do "
+                   "nc 127.0.0.1 4444 -e /bin/true && break; sleep 0.5; done; "
+                   "(sleep 10; kill $listener) >/dev/null 2>&1 & watchdog=$!; "
+                   "wait $listener; kill $watchdog 2>/dev/null", check=False)
     # busybox nc -e moves the socket onto stdin and stdout (stderr stays), on both sides
     redirected = kernel_sensor.wait_for(
         lambda e: in_container(container, e) and e.get("evt.type") in ("dup2", "dup3")
