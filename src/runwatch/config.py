@@ -97,10 +97,53 @@ class EbpfSourceConfig(_Section, frozen=True):
                              f"(known: {', '.join(sorted(SUPPORTED_TYPES))})")
 
 
+LogFormat = Literal["syslog", "auditd", "k8s_audit"]
+
+
+class LogFileConfig(_Section, frozen=True):
+    """One followed file; `service` names it for Sigma rules (`auth`, `sshd`, ...)."""
+
+    path: str
+    format: LogFormat
+    service: str = ""
+    start_at: Literal["end", "beginning"] = "end"
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"path: expected an absolute path, got {self.path!r}")
+
+
+WELL_KNOWN_LOG_FILES = (
+    LogFileConfig(path="/var/log/audit/audit.log", format="auditd"),
+    LogFileConfig(path="/var/log/auth.log", format="syslog", service="auth"),
+    LogFileConfig(path="/var/log/secure", format="syslog", service="auth"),
+    LogFileConfig(path="/var/log/syslog", format="syslog"),
+    LogFileConfig(path="/var/log/messages", format="syslog"),
+)
+"""Followed when `well_known_files` is on and they exist at start."""
+
+
+class LogsSourceConfig(_Section, frozen=True):
+    enabled: bool = True
+    files: list[LogFileConfig] = []
+    well_known_files: bool = True
+    poll_interval_s: PositiveFloat = 0.25
+    max_line_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 << 20)] = 65_536
+    auditd_group_wait_s: PositiveFloat = 2.0
+    k8s_audit_webhook: bool = True
+
+    def __post_init__(self) -> None:
+        paths = [entry.path for entry in self.files]
+        repeated = sorted({path for path in paths if paths.count(path) > 1})
+        if repeated:
+            raise ValueError(f"files: each path once, got {', '.join(repeated)} more than once")
+
+
 class SourcesConfig(_Section, frozen=True):
     ebpf: EbpfSourceConfig = EbpfSourceConfig()
     procfs: ProcfsSourceConfig = ProcfsSourceConfig()
     runtime: RuntimeSourceConfig = RuntimeSourceConfig()
+    logs: LogsSourceConfig = LogsSourceConfig()
 
 
 class ContainerMatchConfig(_Section, frozen=True):

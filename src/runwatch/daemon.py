@@ -48,6 +48,8 @@ from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unp
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
+from runwatch.sources.logs.positions import PositionFile
+from runwatch.sources.logs.source import LogSource, log_files
 from runwatch.sources.procfs import ProcfsSource
 from runwatch.sources.runtime.client import EngineClient
 from runwatch.sources.runtime.metrics import ContainerUsageCollector
@@ -107,6 +109,9 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     runtime = _build_runtime_source(config, inventory)
     if runtime is not None:
         sources.append(runtime)
+    if config.sources.logs.enabled and (files := log_files(config.sources.logs)):
+        sources.append(LogSource(config.sources.logs, files,
+                                 PositionFile(config.resolved_data_dir / "log-positions.json")))
     containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
     users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]

@@ -74,7 +74,9 @@ class Health:
             "dropped_total": lost,
             "sources": {s.name: {"state": s.status.state, "events_total": s.status.events_total,
                                  "lost_total": s.status.lost_total, "error": s.status.error,
-                                 "limitations": s.status.limitations} for s in self.sources},
+                                 "limitations": s.status.limitations,
+                                 **({"details": s.status.details} if s.status.details else {})}
+                        for s in self.sources},
             "queues": {e.name: {"depth": e.depth, "capacity": e.capacity, "dropped": e.dropped}
                        for e in [*self.edges, *(w.edge for w in self.outputs)]},
             "outputs": {w.name: {"sent": w.stats.sent, "failed": w.stats.failed,

@@ -18,6 +18,8 @@ class SourceStatus:
     lost_total: int = 0
     limitations: list[str] = field(default_factory=list)
     error: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+    """What else a source reports about itself (per followed file: lines, bad lines, ...)."""
 
 
 class Source(Protocol):

@@ -1,0 +1,29 @@
+"""Each log format as a line decoder, and the registry the config's `format:` names."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from runwatch.config import LogFileConfig, LogsSourceConfig
+from runwatch.event import Event
+from runwatch.sources.logs.base import LineDecoder
+from runwatch.sources.logs.syslog import decode_syslog_line
+
+
+class SyslogDecoder:
+    """Every line is an event; a line that is not syslog's shape is kept whole."""
+
+    def __init__(self, service: str = "") -> None:
+        self.service = service
+
+    def decode(self, line: str, where: str) -> list[Event]:
+        return [decode_syslog_line(line, self.service)]
+
+    def flush(self, now_ns: int) -> list[Event]:
+        return []
+
+
+FORMATS: dict[str, Callable[[LogFileConfig, LogsSourceConfig], LineDecoder]] = {
+    "syslog": lambda entry, settings: SyslogDecoder(entry.service),
+}
+"""The decoder for each `format:` of `sources.logs.files`."""
