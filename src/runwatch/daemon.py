@@ -50,6 +50,7 @@ from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
 from runwatch.sources.logs.positions import PositionFile
 from runwatch.sources.logs.source import LogSource, log_files
+from runwatch.sources.logs.webhook import AuditWebhookSource
 from runwatch.sources.procfs import ProcfsSource
 from runwatch.sources.runtime.client import EngineClient
 from runwatch.sources.runtime.metrics import ContainerUsageCollector
@@ -290,6 +291,9 @@ class Daemon:
         for task in source_tasks:
             task.cancel()
         await asyncio.gather(*source_tasks, return_exceptions=True)
+        for source in self.pipeline.sources:
+            if isinstance(source, AuditWebhookSource):  # accepted events must not be lost
+                await self.source_edge.put_many(source.drain())
         self.source_edge.close()
         _, pending = await asyncio.wait(self._pipeline_tasks,
                                         timeout=self.config.pipeline.shutdown_timeout_s)

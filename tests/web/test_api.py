@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from runwatch.store.base import AlertQuery
+from runwatch.web.tokens import Role, create_token
 from tests.web.conftest import NGINX, REDIS, SEEDED, WebEnv
 
 pytestmark = pytest.mark.integration
@@ -101,6 +102,23 @@ def test_a_viewer_reads_but_cannot_write(web: WebEnv) -> None:
             assert answer.json() == {"detail": "this needs an admin token"}
     assert get(web, f"/api/alerts/{target}").json()["status"] == "open"
     assert get(web, "/api/rules/Shell spawned").json()["enabled"] is True
+
+
+def test_an_ingest_token_reads_nothing_changes_nothing_and_cannot_sign_in(web: WebEnv) -> None:
+    ingest, _ = create_token(web.store.auth, Role.INGEST, "kube-apiserver")
+    target = web.alerts[4].id
+    with web.client(ingest) as client:
+        for method, path in [("GET", "/api/alerts"), ("GET", f"/api/alerts/{target}"),
+                             ("GET", "/api/events"), ("GET", "/api/health"),
+                             ("POST", f"/api/alerts/{target}/ack")]:
+            answer = client.request(method, path, json={"comment": "x"} if method == "POST" else None)
+            assert answer.status_code == 403, path
+    with httpx.Client(base_url=web.url, timeout=10) as browser:
+        browser.get("/login")
+        answer = browser.post("/login", data={"token": ingest, "nonce": browser.cookies["runwatch_login"]})
+        assert answer.status_code == 303 and "runwatch_session" not in browser.cookies
+        assert "ingest token" in browser.get(answer.headers["location"]).text
+    assert get(web, f"/api/alerts/{target}").json()["status"] == "open"
 
 
 def test_an_unknown_route_is_404(web: WebEnv) -> None:

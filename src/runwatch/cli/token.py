@@ -32,7 +32,8 @@ def _open(config_path: ConfigOption, data_dir: DataDirOption) -> SqlStore:
 @token_app.command()
 def create(
     role: Annotated[Role, typer.Option(help="viewer reads; admin also acknowledges alerts, "
-                                            "switches rules and undoes responses.")],
+                                            "switches rules and undoes responses; ingest only sends "
+                                            "events (the Kubernetes audit webhook).")],
     name: Annotated[str, typer.Option(help="Who or what holds it; shown in `token list` and in "
                                            "the activity of alerts it changes.")] = "",
     config_path: ConfigOption = None,

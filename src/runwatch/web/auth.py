@@ -118,10 +118,22 @@ def authenticator_of(request: Request) -> Authenticator:
 
 
 def require_viewer(request: Request) -> Principal:
-    """Any valid token or session (a FastAPI dependency)."""
+    """Any valid token or session that may read (a FastAPI dependency)."""
     principal = authenticator_of(request).authenticate(request)
     if principal is None:
         raise _unauthorized()
+    if principal.role == Role.INGEST:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "an ingest token only sends events")
+    return principal
+
+
+def require_ingest(request: Request) -> Principal:
+    """An ingest or admin bearer token: what may send events in."""
+    principal = authenticator_of(request).authenticate(request)
+    if principal is None:
+        raise _unauthorized()
+    if principal.role not in (Role.INGEST, Role.ADMIN):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an ingest or admin token")
     return principal
 
 

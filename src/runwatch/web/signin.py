@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from runwatch.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Authenticator, authenticator_of, \
     require_csrf
 from runwatch.web.templates import templates
-from runwatch.web.tokens import verify_token
+from runwatch.web.tokens import Role, verify_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +52,9 @@ async def login(request: Request, token: Annotated[str, Form(max_length=200)],
     record = await run_in_threadpool(verify_token, authenticator.auth, token)
     if record is None:
         return _back_to_login(next, "That token is not valid (wrong, revoked or mistyped).", 303)
+    if record.role == Role.INGEST:
+        return _back_to_login(next, "An ingest token only sends events; sign in with a viewer or "
+                                    "admin token.", 303)
     cookie, session = await run_in_threadpool(authenticator.start_session, record)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, max_age=int(authenticator.settings.session_hours * 3600),

@@ -22,10 +22,12 @@ FIRST_ADMIN_NAME = "initial admin"
 
 
 class Role(enum.StrEnum):
-    """`viewer` reads everything; `admin` also acknowledges alerts, switches rules, undoes responses."""
+    """`viewer` reads everything; `admin` also acknowledges alerts, switches rules, undoes responses;
+    `ingest` only sends events (the Kubernetes API server's audit webhook) and reads nothing."""
 
     VIEWER = "viewer"
     ADMIN = "admin"
+    INGEST = "ingest"
 
 
 def sha256_hex(text: str) -> str:
