@@ -125,8 +125,18 @@ def start_container(busybox_image: str) -> Iterator[ContainerFactory]:
         return Container(name, full_id, image)
 
     yield start
-    if started:
-        podman("rm", "-f", "-t", "0", *started, check=False)
+    remove_containers(started)
+
+
+def remove_containers(names: list[str]) -> None:
+    """Remove the containers, trying again once: one left running would be seen by later tests."""
+    for _ in range(2):
+        if not names or podman("rm", "-f", "-t", "0", "--ignore", *names, check=False).returncode == 0:
+            return
+        time.sleep(1)
+    left = podman("ps", "-a", "-q", *[arg for name in names for arg in ("--filter", f"name=^{name}$")],
+                  check=False).stdout.split()
+    assert not left, f"containers left after the test: {left}"
 
 
 @pytest.fixture(scope="session")
