@@ -131,6 +131,7 @@ class LogsSourceConfig(_Section, frozen=True):
     max_line_bytes: Annotated[int, msgspec.Meta(ge=256, le=16 << 20)] = 65_536
     auditd_group_wait_s: PositiveFloat = 2.0
     k8s_audit_webhook: bool = True
+    containers: bool = True
 
     def __post_init__(self) -> None:
         paths = [entry.path for entry in self.files]

@@ -48,6 +48,7 @@ from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unp
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
+from runwatch.sources.logs.container_logs import ContainerLogSource
 from runwatch.sources.logs.positions import PositionFile
 from runwatch.sources.logs.source import LogSource, log_files
 from runwatch.sources.logs.webhook import AuditWebhookSource
@@ -110,9 +111,7 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     runtime = _build_runtime_source(config, inventory)
     if runtime is not None:
         sources.append(runtime)
-    if config.sources.logs.enabled and (files := log_files(config.sources.logs)):
-        sources.append(LogSource(config.sources.logs, files,
-                                 PositionFile(config.resolved_data_dir / "log-positions.json")))
+    sources += _build_log_sources(config, inventory if runtime is not None else None)
     containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
     users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
@@ -171,6 +170,21 @@ def _build_runtime_source(config: Config, inventory: Inventory) -> RuntimeSource
         log.info("no container engine socket found; container metadata and response are off")
         return None
     return source
+
+
+def _build_log_sources(config: Config, inventory: Inventory | None) -> list[Source]:
+    """Log files, and containers' logs when the engine is there to name them."""
+    settings = config.sources.logs
+    if not settings.enabled:
+        return []
+    sources: list[Source] = []
+    data = config.resolved_data_dir
+    if files := log_files(settings):
+        sources.append(LogSource(settings, files, PositionFile(data / "log-positions.json")))
+    if settings.containers and inventory is not None:
+        sources.append(ContainerLogSource(settings, inventory,
+                                          PositionFile(data / "container-log-positions.json")))
+    return sources
 
 
 def build_outputs(config: OutputsConfig) -> list[OutputWorker]:

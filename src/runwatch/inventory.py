@@ -50,6 +50,8 @@ class ContainerRecord:
     oom_killed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     addresses: list[str] = field(default_factory=list)  # IPs on the container's networks
+    log_driver: str = ""  # where the engine writes the container's stdout/stderr: k8s-file, ...
+    log_path: str = ""
 
     @property
     def pod_name(self) -> str | None:
@@ -140,7 +142,9 @@ def record_from_inspect(doc: dict[str, Any], runtime: str, image_digest: str | N
         started_ns=parse_engine_time(state.get("StartedAt")),
         finished_ns=parse_engine_time(state.get("FinishedAt")),
         exit_code=int(exit_code) if exit_code is not None and state.get("Status") == "exited" else None,
-        runtime=runtime, oom_killed=bool(state.get("OOMKilled", False)), addresses=addresses)
+        runtime=runtime, oom_killed=bool(state.get("OOMKilled", False)), addresses=addresses,
+        log_driver=str((host.get("LogConfig") or {}).get("Type") or ""),
+        log_path=str(doc.get("LogPath") or ""))
 
 
 class Inventory:
