@@ -16,6 +16,7 @@ from runwatch.web.auth import Authenticator, require_viewer
 from runwatch.web.base import WebParts
 from runwatch.web.dashboard import router as dashboard_router
 from runwatch.web.error_pages import install_error_pages
+from runwatch.web.events_page import router as events_page_router
 from runwatch.web.graph_page import router as map_page_router
 from runwatch.web.headers import SecurityHeaders
 from runwatch.web.profiles_page import router as profiles_page_router
@@ -58,6 +59,7 @@ def create_app(health: Health, parts: WebParts | None = None) -> FastAPI:
             app.include_router(router)
         app.include_router(dashboard_router)
         app.include_router(profiles_page_router)
+        app.include_router(events_page_router)
         app.include_router(map_page_router)
         static = resources.files("runwatch.web").joinpath("static")
         app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -113,3 +113,27 @@ def shown(value: object) -> str:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def event_summary(event: dict[str, object]) -> str:
+    """One line saying what an event is about, whatever its source: the log message, the audit
+    action, or the process and what it touched."""
+    source = event.get("evt.source") or "syscall"
+    if "log.message" in event:
+        program = event.get("log.program")
+        return f"{program}: {event['log.message']}" if program else str(event["log.message"])
+    if source == "k8s_audit":
+        audit = event.get("k8s_audit.object")
+        if isinstance(audit, dict):
+            target, user = audit.get("objectRef"), audit.get("user")
+            target = target if isinstance(target, dict) else {}
+            user = user if isinstance(user, dict) else {}
+            where = "/".join(str(target[k]) for k in ("namespace", "resource", "name", "subresource")
+                             if target.get(k))
+            return f"{user.get('username', '?')} {audit.get('verb', '?')} {where}".strip()
+    parts = [str(event["proc.cmdline"]) if event.get("proc.cmdline") else str(event.get("proc.name", ""))]
+    for key in ("fd.name", "evt.arg.path", "evt.arg.name"):
+        if event.get(key):
+            parts.append(f"→ {event[key]}")
+            break
+    return " ".join(part for part in parts if part) or str(event.get("audit.type", ""))
