@@ -102,6 +102,38 @@ async def test_shutdown_delivers_every_queued_alert(tmp_path: Path) -> None:
     assert store.list_alerts(AlertQuery(limit=1))[0].hostname == "test-host"
 
 
+class SameAlertDetector:
+    """Raises the same alert, but for its pid, for every event: a storm."""
+
+    name = "storm"
+
+    def match(self, batch: list[Event]) -> list[Alert]:
+        return [Alert.create(rule="Miner reconnects", priority=Priority.CRITICAL, source="syscall",
+                             hostname="test-host", output=f"pid={e['n']}",
+                             output_fields={"proc.name": "xmrig", "proc.pid": e["n"]},
+                             container_id="c0ffee000001") for e in batch]
+
+
+async def test_a_storm_of_one_alert_reaches_outputs_and_store_once_then_as_a_count(
+        tmp_path: Path) -> None:
+    config = make_config(tmp_path, **{"alerts.repeat_window_s": 1.0})
+    daemon, source = make_daemon(config, events_of(500))
+    daemon.pipeline.detectors = [SameAlertDetector()]
+    running = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(source.finished.wait(), 10)
+    store = open_store(config.resolved_store_url)
+    deadline = time.monotonic() + 10
+    while store.count()["alerts"] < 2 and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    daemon.request_stop()
+    await asyncio.wait_for(running, 30)
+    lines = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    assert [line["output_fields"].get("runwatch.repeats") for line in lines] == [None, 499]
+    assert lines[1]["output"].startswith("pid=499 (repeated 499 more times")
+    assert store.count()["alerts"] == 2
+    assert daemon.counters.alert_repeats_folded == 499
+
+
 async def test_healthz_and_metrics_report_queues_and_counts(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     daemon, source = make_daemon(config, events_of(300))

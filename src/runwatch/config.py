@@ -349,6 +349,11 @@ class ApiConfig(_Section, frozen=True):
     stream_queue_size: Annotated[int, msgspec.Meta(ge=16)] = 1000
 
 
+class AlertsConfig(_Section, frozen=True):
+    repeat_window_s: Annotated[float, msgspec.Meta(ge=0)] = 60.0
+    max_tracked: PositiveInt = 10_000
+
+
 class Config(_Section, frozen=True):
     hostname: str = ""
     data_dir: str = ""
@@ -359,6 +364,7 @@ class Config(_Section, frozen=True):
     rules: RulesConfig = RulesConfig()
     pipeline: PipelineConfig = PipelineConfig()
     store: StoreConfig = StoreConfig()
+    alerts: AlertsConfig = AlertsConfig()
     outputs: OutputsConfig = OutputsConfig()
     response: ResponseConfig = ResponseConfig()
     profiles: ProfilesConfig = ProfilesConfig()

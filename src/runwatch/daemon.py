@@ -22,6 +22,7 @@ import orjson
 import uvicorn
 from prometheus_client.registry import Collector
 
+from runwatch.alerts.dedup import AlertDeduplicator
 from runwatch.alerts.fanout import AlertFanout, OutputWorker
 from runwatch.alerts.model import Alert, Priority
 from runwatch.alerts.outputs import FileOutput, StdoutOutput, WebhookOutput
@@ -225,6 +226,7 @@ class Daemon:
         self.store_edge = (self.bus.subscribe("store", sizes.store_queue_size, "drop")
                            if config.store.events == "all" else None)
         self.alert_edge: Edge[Alert] = Edge("alerts", sizes.queue_size)
+        self.repeats = AlertDeduplicator(config.alerts.repeat_window_s, config.alerts.max_tracked)
         self.fanout = AlertFanout(pipeline.outputs)
         self.counters = StageCounters()
         edges: list[Edge[Any]] = [self.source_edge, self.detect_edge, self.alert_edge]
@@ -282,7 +284,8 @@ class Daemon:
             if self.store_edge is not None:
                 self._pipeline_tasks.append(
                     asyncio.create_task(self._supervise("store", self._store_stage)))
-            housekeeping = [asyncio.create_task(self._sample_health()),
+            housekeeping = [asyncio.create_task(self._close_repeat_windows()),
+                            asyncio.create_task(self._sample_health()),
                             asyncio.create_task(self._watch_drops()),
                             asyncio.create_task(self._supervise("inventory", self._persist_inventory)),
                             asyncio.create_task(self._supervise("retention", self._retention))]
@@ -416,14 +419,28 @@ class Daemon:
 
     async def _alert_stage(self) -> None:
         while (batch := await self.alert_edge.get_batch(_ALERT_BATCH)) is not None:
-            for alert in batch:
-                by_priority = self.counters.alerts_by_priority
-                by_priority[alert.priority] = by_priority.get(alert.priority, 0) + 1
-            self.fanout.dispatch(batch)
-            for listener in self.alert_listeners:
-                listener(batch)
-            await self._store_write(self.pipeline.store.add_alerts, batch)
+            await self._deliver(self.repeats.admit(batch, time.time_ns()))
+            self.counters.alert_repeats_folded = self.repeats.suppressed_total
+        await self._deliver(self.repeats.close_all())
         self.fanout.close()
+
+    async def _close_repeat_windows(self) -> None:
+        """Once a second: the count of each alert's repeats whose window ended."""
+        while True:
+            await asyncio.sleep(1.0)
+            await self._deliver(self.repeats.close_windows(time.time_ns()))
+
+    async def _deliver(self, batch: list[Alert]) -> None:
+        """Count, fan out, tell the listeners and store: what happens to every alert sent on."""
+        if not batch:
+            return
+        for alert in batch:
+            by_priority = self.counters.alerts_by_priority
+            by_priority[alert.priority] = by_priority.get(alert.priority, 0) + 1
+        self.fanout.dispatch(batch)
+        for listener in self.alert_listeners:
+            listener(batch)
+        await self._store_write(self.pipeline.store.add_alerts, batch)
 
     async def _store_stage(self) -> None:
         assert self.store_edge is not None

@@ -27,6 +27,7 @@ class StageCounters:
     events_stored: int = 0
     store_errors: int = 0
     alerts_by_priority: dict[Priority, int] = field(default_factory=dict)
+    alert_repeats_folded: int = 0
     restarts: dict[str, int] = field(default_factory=dict)
 
 
@@ -85,6 +86,7 @@ class Health:
             "store": {"events_stored": self.counters.events_stored,
                       "errors": self.counters.store_errors},
             "alerts": {p.label: n for p, n in sorted(self.counters.alerts_by_priority.items())},
+            "alert_repeats_folded": self.counters.alert_repeats_folded,
             "restarts": dict(self.counters.restarts),
         }
 
@@ -123,6 +125,10 @@ class HealthCollector(Collector):
         for priority, count in h.counters.alerts_by_priority.items():
             alerts.add_metric([priority.label], count)
         yield alerts
+        folded = CounterMetricFamily("runwatch_alert_repeats_folded",
+                                     "Repeats of an alert counted into its summary instead of sent")
+        folded.add_metric([], h.counters.alert_repeats_folded)
+        yield folded
         sent = CounterMetricFamily("runwatch_output_sent", "Alerts delivered", labels=["output"])
         failed = CounterMetricFamily("runwatch_output_failed", "Alerts not delivered after retries",
                                      labels=["output"])
