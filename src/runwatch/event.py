@@ -210,6 +210,17 @@ _REGISTRY: list[Field] = [
     *_fields(S, ("k8s.pod.name", "Kubernetes pod name"), ("k8s.ns.name", "Kubernetes namespace"),
              ("k8s.pod.uid", "Kubernetes pod uid"), ("k8s.pod.sandbox_id", "pod sandbox id")),
     Field("k8s.pod.label", S, "a pod label by name", FieldArg.REQUIRED),
+    # log.*: lines from log files and containers' stdout/stderr (sources/logs)
+    *_fields(S, ("log.line", "the whole line as written to the file"),
+             ("log.message", "the message: a syslog line without its header, a container's output"),
+             ("log.path", "the file the line was read from"),
+             ("log.program", "the program that logged it (syslog tag: sshd, sudo, CRON)"),
+             ("log.host", "the host named in the syslog header"),
+             ("log.service", "the service the config names the file for (auth, sshd, ...)"),
+             ("log.facility", "syslog facility (auth, daemon, local0, ...)"),
+             ("log.severity", "syslog severity (err, warning, info, ...)"),
+             ("log.stream", "a container's stdout or stderr")),
+    *_fields(I, ("log.pid", "the logging process's pid, as the syslog header gives it")),
 ]
 
 FIELDS: dict[str, Field] = {field.name: field for field in _REGISTRY}

@@ -52,7 +52,8 @@ def make_config(tmp_path: Path, rules: Path, watch: bool) -> Config:
         "data_dir": str(tmp_path / "data"), "listen": f"127.0.0.1:{free_port()}",
         "hostname": "test-host", "outputs.stdout.enabled": False, "rules.files": [str(rules)],
         "rules.watch": watch, "rules.rule_matching": "all", "sources.ebpf.enabled": "false",
-        "sources.runtime.enabled": "false", "rules.append_output": []})
+        "sources.runtime.enabled": "false", "rules.append_output": [],
+        "alerts.repeat_window_s": 0})  # the same alert again proves the old rules still run
 
 
 async def start(tmp_path: Path, rules: Path, watch: bool

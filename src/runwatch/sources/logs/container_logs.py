@@ -119,6 +119,8 @@ class ContainerLogSource:
 
     name = "container_logs"
     overflow = "wait"
+    fields = frozenset({"evt.source", "evt.time", "log.stream", "log.message", "log.path",
+                        "container.id"})
 
     def __init__(self, settings: LogsSourceConfig, inventory: Inventory,
                  positions: PositionFile | None = None) -> None:

@@ -61,6 +61,10 @@ class LogSource:
 
     name = "logs"
     overflow = "wait"
+    fields = frozenset({"evt.source", "evt.time", "log.line", "log.message", "log.path",
+                        "log.program", "log.pid", "log.host", "log.service", "log.facility",
+                        "log.severity"})
+    """Syslog's; each format that lands adds its own (auditd's, Kubernetes audit's)."""
 
     def __init__(self, settings: LogsSourceConfig, files: list[LogFileConfig],
                  positions: PositionFile | None = None) -> None:
