@@ -18,8 +18,9 @@ from runwatch.rules.falco.reader import Item, PositionedMap, ReadResult
 ENGINE_VERSION = (0, 57, 0)
 """The Falco rules engine version whose language runwatch implements (Falco 0.41)."""
 
-PROVIDED_PLUGINS = {"container": (0, 4, 0)}
-"""Falco plugins whose fields runwatch provides itself (container.* from its own enrichers)."""
+PROVIDED_PLUGINS = {"container": (0, 4, 0), "k8saudit": (0, 18, 0), "json": (0, 7, 4)}
+"""Falco plugins whose fields runwatch provides itself (container.* from its own enrichers;
+ka.* and jevt.*/json.* from Kubernetes audit events, rules/falco/k8saudit.py)."""
 
 _LIST_KEYS = {"list", "items", "append", "override"}
 _MACRO_KEYS = {"macro", "condition", "append", "override"}

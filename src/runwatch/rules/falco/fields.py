@@ -13,12 +13,18 @@ from typing import Literal
 
 from runwatch.event import DERIVED_FIELDS, FIELDS, Field, FieldArg, FieldType, resolve_field, \
     suggest_field
+from runwatch.rules.falco import json_fields, k8saudit
 from runwatch.rules.falco.parser import FieldRef
 from runwatch.rules.falco.runtime import glob_regex
 
 Multiplicity = Literal["one", "any", "list"]
 """one: a single value; any: candidates, a check holds when it holds for one of them (ancestors
 without an index, fd.ip); list: a list field (fd.types), only `in`, `intersects`, `exists`."""
+
+_K8S_AUDIT_ALSO = frozenset({"evt.time", "evt.rawtime", "evt.source", "evt.hostname", "evt.num",
+                             "k8s.ns.name", "k8s.pod.name"})
+"""Fields other than ka.*/jevt.*/json.* that k8s_audit events carry (Falco's plugin events have
+the evt.* ones; runwatch adds k8s.ns.name and k8s.pod.name from the audit object)."""
 
 _ANCESTOR_SELF = {"proc.aname": "proc.name", "proc.apid": "proc.pid", "proc.aexe": "proc.exe",
                   "proc.aexepath": "proc.exepath", "proc.acmdline": "proc.cmdline"}
@@ -50,6 +56,8 @@ def resolve_access(ref: FieldRef) -> Access:
         raise FieldError(_unknown(ref))
     field, arg = resolved
     name = field.name
+    if name.startswith(k8saudit.PREFIXES):
+        return _k8s_audit_access(text, field, arg)
     if name in ("evt.arg", "evt.rawarg"):
         if ref.arg is not None:
             raise FieldError(f"{text}: arguments by position are not supported; use "
@@ -100,6 +108,29 @@ def resolve_access(ref: FieldRef) -> Access:
     if arg is not None:
         raise FieldError(f"{text}: {name} takes no argument")
     return Access(text, field, f"g({name!r})", field.type, "one", (name,))
+
+
+def is_available(name: str, source: str) -> bool:
+    """Whether rules of `source` may use field `name`, as Falco allows only the fields of a
+    source's own extractors: a k8s_audit rule cannot test proc.name, nor a syscall rule ka.verb."""
+    base = name.partition("[")[0]
+    is_audit_field = base.startswith(k8saudit.PREFIXES)
+    if source == "k8s_audit":
+        return is_audit_field or base in _K8S_AUDIT_ALSO
+    return not is_audit_field
+
+
+def _k8s_audit_access(text: str, field: Field, arg: str | None) -> Access:
+    """ka.*, jevt.*, json.*: a reader of the audit object, held as a constant of the generated
+    code under a name only this reference text maps to."""
+    try:
+        read = k8saudit.reader(field.name, arg)
+    except ValueError as err:
+        raise FieldError(f"{text}: {err}") from None
+    constant = "_ka_" + re.sub(r"[^A-Za-z0-9]", lambda m: f"_{ord(m.group(0)):06x}", text)
+    return Access(text, field, f"{constant}(g)", FieldType.STRING,
+                  "list" if field.is_list else "one", (json_fields.OBJECT_KEY,),
+                  constants=((constant, read),))
 
 
 def _index(ref: FieldRef, arg: str) -> int:

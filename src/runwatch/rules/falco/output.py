@@ -60,13 +60,15 @@ def format_value(value: object) -> str:
         return "<NA>"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, runtime.FieldList):
+        return "(" + ",".join(value) + ")"
     if isinstance(value, (list, tuple)):
         return ",".join(format_value(v) for v in value)
     return str(value)
 
 
 def _json_value(value: object) -> object:
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, runtime.FieldList)):
         return list(value)
     return value
 

@@ -21,17 +21,24 @@ from runwatch.rules.falco.compiler import CodeGenerator, CompileError, MatchFunc
     build_functions, event_types, fold_event_type, generate_function, mentioned_event_types, \
     validate
 from runwatch.rules.falco.expand import ExpandError, Expander, exception_condition, fold
+from runwatch.rules.falco.fields import is_available
 from runwatch.rules.falco.output import OutputError, OutputTemplate, parse_output
 from runwatch.rules.falco.parser import Check, ConditionSyntaxError, Const, Expr, FieldRef, \
     Transform, parse_condition, walk
 from runwatch.rules.falco.reader import ReadResult, read_rules_file, read_rules_text
 
 RuleMatching = Literal["first", "all"]
-KNOWN_SOURCES = frozenset({"syscall"})
-"""Rule sources runwatch has events for; rules of other sources are skipped with a warning."""
+KNOWN_SOURCES = frozenset({"syscall", "k8s_audit"})
+"""Rule sources runwatch has events for; rules of other sources are skipped with a warning.
+Each source's rules meet only that source's events (`evt.source`)."""
 
 DEFAULT_RULES_FILE = Path(__file__).parent / "data" / "falco_rules.yaml"
 """Falco's stable ruleset, shipped unmodified (Apache-2.0, see data/LICENSE)."""
+
+K8S_AUDIT_RULES_FILE = Path(__file__).parent / "data" / "k8s_audit_rules.yaml"
+"""Falco's Kubernetes audit ruleset (48 rules, source k8s_audit), shipped unmodified
+(Apache-2.0, see data/LICENSE): falcosecurity/plugins plugins/k8saudit/rules/k8s_audit_rules.yaml
+as of k8saudit 0.18.0 (commit 43ec9491a5bf25140868a182734a022625eeb9dd)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +217,21 @@ def _compile_rule(info: RuleInfo, expander: Expander, generator: CodeGenerator,
             raise RuleError(f"condition: {_in_macro(err.macro, collection)}{err.message} "
                             f"{_at(macro_text, err.position)}", where) from None
         raise RuleError(f"condition: {err.message} {_at(text, err.position)}", where) from None
+    for node in walk(expr):
+        if isinstance(node, Check):
+            for ref in _refs(node):
+                if not is_available(ref.name, info.source):
+                    macro = expander.origin.get(id(node))
+                    raise RuleError(f"condition: {_in_macro(macro, collection)}"
+                                    f"{_unavailable(ref.text, info.source)}", where)
     try:
         output = parse_output(info.output)
     except OutputError as err:
         raise RuleError(f"{err.message} {_at(info.output, err.position)}", info.location) \
             from None
+    for name in output.fields:
+        if not is_available(name, info.source):
+            raise RuleError(f"output: {_unavailable(name, info.source)}", info.location)
     types = event_types(expr)
     if types.is_complement and info.source == "syscall" and info.warn_evttypes:
         warnings.append(RuleError(
@@ -239,15 +256,26 @@ def _at(text: str, position: int) -> str:
 
 
 def _fields_of(expr: Expr) -> frozenset[str]:
-    names: set[str] = set()
-    for node in walk(expr):
-        if isinstance(node, Check):
-            for side in (node.left, node.right):
-                while isinstance(side, Transform):
-                    side = side.operand
-                if isinstance(side, FieldRef):
-                    names.add(side.text)
-    return frozenset(names)
+    return frozenset(ref.text for node in walk(expr) if isinstance(node, Check)
+                     for ref in _refs(node))
+
+
+def _refs(check: Check) -> list[FieldRef]:
+    """The fields a check reads, on either side and inside transformers."""
+    refs = []
+    for side in (check.left, check.right):
+        while isinstance(side, Transform):
+            side = side.operand
+        if isinstance(side, FieldRef):
+            refs.append(side)
+    return refs
+
+
+def _unavailable(name: str, source: str) -> str:
+    if source == "k8s_audit":
+        return (f"field '{name}' is not available for source k8s_audit (its rules read ka.*, "
+                f"jevt.*, json.*, evt.time, evt.source, k8s.ns.name, k8s.pod.name)")
+    return f"field '{name}' is only available for source k8s_audit, not {source}"
 
 
 def _build_matchers(generator: CodeGenerator, compiled: list[_Compiled],

@@ -14,6 +14,13 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+class FieldList(list[str]):
+    """The values of a plugin's list field (`ka.req.pod.containers.image`): outputs print them
+    `(a,b)`, as libsinsp prints list fields (userspace/libsinsp/sinsp_filtercheck.cpp)."""
+
+    __slots__ = ()
+
+
 def item(values: object, index: int) -> object:
     """values[index] of a list field, None when the list is absent or too short."""
     if isinstance(values, list) and 0 <= index < len(values):
