@@ -23,6 +23,7 @@ import yaml
 from runwatch.event import Event
 from runwatch.priority import Priority
 from runwatch.rules.falco import DEFAULT_RULES_FILE, FalcoDetector, load_rules, load_rules_texts
+from runwatch.rules.falco.event_input import EventInputError, normalize_event
 from runwatch.rules.falco.json_fields import OBJECT_KEY as READ_KEY
 from runwatch.rules.falco.output import make_reader
 from runwatch.rules.falco.parser import FieldRef
@@ -358,3 +359,13 @@ def test_outputs_render_lists_in_parentheses_and_absent_fields_as_na() -> None:
     role = FalcoDetector(ruleset, "t").match([event_of("delete_cluster_role_kube_aggregator.json")])
     assert "ns=<NA> action=delete" in role[0].output
     assert role[0].output_fields["ka.target.namespace"] is None
+
+
+def test_rule_authors_give_an_audit_event_as_its_object() -> None:
+    obj = json.loads((TRACES / "exec_pod.json").read_text())
+    event = normalize_event({"k8s_audit.object": obj, "evt.time": 1})
+    assert event["evt.source"] == "k8s_audit" and event[OBJECT_KEY] is obj
+    ruleset = load_rules([K8S_AUDIT_RULES_FILE]).ruleset
+    assert [a.rule for a in FalcoDetector(ruleset, "t").match([event])] == ["Attach/Exec Pod"]
+    with pytest.raises(EventInputError, match="'ka.verb' is read from the audit object"):
+        normalize_event({"ka.verb": "create"})

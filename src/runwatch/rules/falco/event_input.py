@@ -4,12 +4,15 @@ runwatch's representation, so `runwatch rules test` feeds rules what sources wou
 `proc.aname[2]: sshd` becomes item 1 of the `proc.aname` list (item 0 is the parent),
 `proc.aname[0]` is `proc.name`, `proc.env[HOME]` one `HOME=...` entry of `proc.env`,
 `container.label[app]` one entry of the `container.label` dict; numbers and booleans written
-as strings are converted by the field's type.
+as strings are converted by the field's type. A Kubernetes audit event is its audit object under
+`k8s_audit.object` (its `ka.*` and `jevt.*` fields are read from there).
 """
 
 from __future__ import annotations
 
 from runwatch.event import FIELDS, Event, FieldType, resolve_field
+from runwatch.rules.falco.json_fields import OBJECT_KEY
+from runwatch.rules.falco.k8saudit import PREFIXES as AUDIT_PREFIXES
 
 _ANCESTOR_SELF = {"proc.aname": "proc.name", "proc.apid": "proc.pid", "proc.aexe": "proc.exe",
                   "proc.aexepath": "proc.exepath", "proc.acmdline": "proc.cmdline"}
@@ -30,6 +33,15 @@ def normalize_event(raw: dict[str, object]) -> Event:
         if key in ("evt.source", "source"):
             event["evt.source"] = value
             continue
+        if key == OBJECT_KEY:
+            if not isinstance(value, dict):
+                raise EventInputError(f"'{key}' holds the audit Event object")
+            event[key] = value
+            event.setdefault("evt.source", "k8s_audit")
+            continue
+        if key.startswith(AUDIT_PREFIXES):
+            raise EventInputError(f"'{key}' is read from the audit object: give the audit Event "
+                                  f"under '{OBJECT_KEY}'")
         resolved = resolve_field(key)
         if resolved is None:
             raise EventInputError(f"unknown field '{key}'")
