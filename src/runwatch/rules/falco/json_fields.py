@@ -27,6 +27,38 @@ class Missing:
 
 MISSING = Missing()
 
+
+class Absent(Exception):
+    """The plugins' ErrExtractNotAvailable / ErrExtractWrongType: the field has no value."""
+
+
+class ObjectReader:
+    """Reads one field from an event's audit object, remembering its answer for the last object:
+    an event's rules read the same fields again and again (most start with jevt.value[/stage]);
+    audit objects are not changed once decoded. `ka.*` fields need an object with an `auditID`,
+    as the k8saudit plugin has it."""
+
+    __slots__ = ("_extract", "_needs_audit_id", "_last")
+
+    def __init__(self, extract: Callable[[dict[str, Value]], object], needs_audit_id: bool) -> None:
+        self._extract = extract
+        self._needs_audit_id = needs_audit_id
+        self._last: tuple[object, object] = (MISSING, None)
+
+    def __call__(self, g: Getter) -> object:
+        obj = g(OBJECT_KEY)
+        last = self._last
+        if last[0] is obj:  # the reference held in _last keeps obj's id from being reused
+            return last[1]
+        value = None
+        if isinstance(obj, dict) and (not self._needs_audit_id or "auditID" in obj):
+            try:
+                value = self._extract(obj)
+            except Absent:
+                value = None
+        self._last = (obj, value)  # one assignment: a reader shared by threads stays coherent
+        return value
+
 JSON_FIELDS = frozenset({"jevt.value", "jevt.obj", "jevt.rawtime",
                           "json.value", "json.obj", "json.rawtime"})
 
@@ -38,25 +70,21 @@ def json_reader(name: str, arg: str | None) -> Reader:
     if kind != "value" and arg is not None:
         raise ValueError(f"{name} takes no argument")
     if kind == "obj":
-        return lambda g: _with_object(g, lambda obj: json.dumps(obj, indent=2,
-                                                                 ensure_ascii=False))
+        return ObjectReader(lambda obj: json.dumps(obj, indent=2, ensure_ascii=False), False)
     if kind == "rawtime":
-        return lambda g: _with_object(g, lambda obj: _rawtime(g))
+        return _rawtime
     if arg is None:
         raise ValueError(f"{name} needs a JSON pointer in brackets ({name}[/stage])")
     keys = _pointer(arg)
-    return lambda g: _with_object(g, lambda obj: _pointed(obj, keys))
-
-
-def _with_object(g: Getter, extract: Callable[[dict[str, Value]], object]) -> object:
-    obj = g(OBJECT_KEY)
-    return extract(obj) if isinstance(obj, dict) else None
+    return ObjectReader(lambda obj: _pointed(obj, keys), False)
 
 
 def _rawtime(g: Getter) -> str | None:
-    """The event's time in ns as a decimal string: the json plugin returns a string field."""
+    """The event's time in ns as a decimal string (the json plugin's field is a string)."""
     when = g("evt.time")
-    return str(when) if isinstance(when, int) and not isinstance(when, bool) else None
+    if not isinstance(g(OBJECT_KEY), dict) or not isinstance(when, int) or isinstance(when, bool):
+        return None
+    return str(when)
 
 
 def _pointer(pointer: str) -> tuple[str, ...]:

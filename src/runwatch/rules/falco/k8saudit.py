@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote_plus
 
-from runwatch.rules.falco.json_fields import JSON_FIELDS, MISSING, OBJECT_KEY, Getter, Reader, \
+from runwatch.rules.falco.json_fields import JSON_FIELDS, MISSING, Absent, ObjectReader, Reader, \
     Value, child_of, get, json_reader, text
 from runwatch.rules.falco.runtime import FieldList
 
@@ -30,10 +30,6 @@ PREFIXES = ("ka.", "jevt.", "json.")
 _CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 _INDEX = re.compile(r"0|[1-9][0-9]*")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-
-
-class _Absent(Exception):
-    """The plugin's ErrExtractNotAvailable / ErrExtractWrongType: the field has no value."""
 
 
 def reader(name: str, arg: str | None) -> Reader:
@@ -49,7 +45,7 @@ def reader(name: str, arg: str | None) -> Reader:
             raise ValueError(f"{name} needs an argument in brackets ({name}[...])")
         keyed = _KEYED[name]
         key = arg
-        return lambda g: _on_audit(g, lambda obj: keyed(obj, key))
+        return ObjectReader(lambda obj: keyed(obj, key), True)
     if name in _INDEXED:
         index: int | None = None
         if arg is not None:
@@ -58,28 +54,17 @@ def reader(name: str, arg: str | None) -> Reader:
                                  f"zeros, got {arg!r}")
             index = int(arg)
         indexed = _INDEXED[name]
-        return lambda g: _on_audit(g, lambda obj: indexed(obj, index))
+        return ObjectReader(lambda obj: indexed(obj, index), True)
     if name in _PLAIN:
         if arg is not None:
             raise ValueError(f"{name} takes no argument")
-        plain = _PLAIN[name]
-        return lambda g: _on_audit(g, plain)
+        return ObjectReader(_PLAIN[name], True)
     raise ValueError(f"{name} is not a field of Kubernetes audit events")
 
 
 def field_names() -> frozenset[str]:
     """Every field name served here (for sources declaring the fields they provide)."""
     return frozenset({*JSON_FIELDS, *_KEYED, *_INDEXED, *_PLAIN})
-
-
-def _on_audit(g: Getter, extract: Callable[[dict[str, Value]], object]) -> object:
-    obj = g(OBJECT_KEY)
-    if not isinstance(obj, dict) or "auditID" not in obj:
-        return None
-    try:
-        return extract(obj)
-    except _Absent:
-        return None
 
 
 def _scalar(*keys: str) -> Callable[[dict[str, Value]], str | None]:
@@ -115,16 +100,16 @@ def _values(value: Value, index: int | None, keys: tuple[str, ...]) -> list[Valu
                 for item in value:
                     try:
                         found.extend(_values(item, index, keys[position:]))
-                    except _Absent:
+                    except Absent:
                         found.append(MISSING)
                 return found
             if index >= len(value):
-                raise _Absent
+                raise Absent
             value = value[index]
         if key:
             value = child_of(value, key)
         if value is MISSING:
-            raise _Absent
+            raise Absent
     return [value]
 
 
@@ -136,7 +121,7 @@ def _texts_skipping_missing(values: list[Value]) -> FieldList | None:
 def _texts_strict(values: list[Value]) -> list[str]:
     """arrayAsStrings: a missing value fails the whole field."""
     if any(v is MISSING for v in values):
-        raise _Absent
+        raise Absent
     return [text(v) for v in values]
 
 
@@ -172,7 +157,7 @@ def _subject_names(kind: str, with_namespace: bool = False
         if subjects is MISSING:
             return None
         if not isinstance(subjects, list):
-            raise _Absent
+            raise Absent
         names = []
         for subject in subjects:
             if not isinstance(subject, dict) or "kind" not in subject or "name" not in subject:
@@ -202,10 +187,10 @@ def _joined_arrays(obj: dict[str, Value], container_list: str, index: int | None
         if value is MISSING:
             continue
         if not isinstance(value, list):
-            raise _Absent
+            raise Absent
         words = [v for v in value if isinstance(v, str)]
         if len(words) != len(value):
-            raise _Absent
+            raise Absent
         joined.append(" ".join(words))
     return _listed(joined)
 
@@ -226,7 +211,7 @@ def _host_ports(obj: dict[str, Value], container_list: str, index: int | None
         if value is MISSING:
             continue
         if not isinstance(value, list):
-            raise _Absent
+            raise Absent
         for port in value:
             if isinstance(port, dict) and "hostPort" in port:
                 ports.append(text(port["hostPort"]))
