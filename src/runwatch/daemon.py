@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -44,7 +45,7 @@ from runwatch.respond.responder import Responder
 from runwatch.rules.base import Detector
 from runwatch.rules.catalog import RuleCatalog
 from runwatch.rules.falco.detector import FalcoDetector
-from runwatch.rules.falco.ruleset import DEFAULT_RULES_FILE
+from runwatch.rules.falco.ruleset import DEFAULT_RULES_FILE, K8S_AUDIT_RULES_FILE
 from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
@@ -96,7 +97,7 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     """
     tree, inventory = ProcessTree(), Inventory()
     rules = config.rules if config.rules.files else \
-        msgspec.structs.replace(config.rules, files=[str(DEFAULT_RULES_FILE)])
+        msgspec.structs.replace(config.rules, files=[str(path) for path in default_rules_files(config)])
     falco, _ = load_detector(rules, config.resolved_hostname)
     if event_types is None:
         event_types = falco.ruleset.required_event_types()
@@ -143,6 +144,14 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
 
 
+def default_rules_files(config: Config) -> list[Path]:
+    """Falco's stable rules, and its Kubernetes audit rules when audit events can come in."""
+    logs = config.sources.logs
+    has_audit = logs.enabled and (logs.k8s_audit_webhook or
+                                  any(entry.format == "k8s_audit" for entry in logs.files))
+    return [DEFAULT_RULES_FILE, *([K8S_AUDIT_RULES_FILE] if has_audit else [])]
+
+
 def _build_kernel_source(config: Config, tree: ProcessTree, event_types: frozenset[str] | None
                          ) -> EbpfSource | None:
     """The kernel sensor when it can run here; else None, and procfs is the fallback."""
@@ -182,6 +191,8 @@ def _build_log_sources(config: Config, inventory: Inventory | None) -> list[Sour
     data = config.resolved_data_dir
     if files := log_files(settings):
         sources.append(LogSource(settings, files, PositionFile(data / "log-positions.json")))
+    if settings.k8s_audit_webhook:
+        sources.append(AuditWebhookSource())
     if settings.containers and inventory is not None:
         sources.append(ContainerLogSource(settings, inventory,
                                           PositionFile(data / "container-log-positions.json")))
@@ -363,10 +374,11 @@ class Daemon:
     def _web_parts(self) -> WebParts:
         """What the API and dashboard read and change: the store, new alerts, rules, responses."""
         engine = next((s.url for s in self.pipeline.sources if isinstance(s, RuntimeSource)), None)
+        intake = next((s for s in self.pipeline.sources if isinstance(s, AuditWebhookSource)), None)
         return WebParts(store=self.pipeline.store, stream=self.alert_stream, rules=self.rule_catalog,
                         responses=ResponseDesk(self.pipeline.store, engine,
                                                self.config.sources.runtime.timeout_s),
-                        health=self.health, settings=self.config.api)
+                        health=self.health, settings=self.config.api, audit_intake=intake)
 
     async def _supervise(self, name: str, stage: Callable[[], Awaitable[None]]) -> None:
         """Run a stage; if it crashes, log with traceback, count, and restart it with back-off."""

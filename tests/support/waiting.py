@@ -22,3 +22,12 @@ async def eventually(check: Callable[[], T], timeout_s: float = 15.0,
         assert time.monotonic() < deadline, f"not true after {timeout_s}s: {result!r}"
         await asyncio.sleep(interval_s)
     return result
+
+
+def eventually_sync(check: Callable[[], T], timeout_s: float = 15.0, interval_s: float = 0.1) -> T:
+    """`eventually` for tests whose daemon runs in another thread (DaemonThread)."""
+    deadline = time.monotonic() + timeout_s
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"not true after {timeout_s}s: {result!r}"
+        time.sleep(interval_s)
+    return result

@@ -66,6 +66,14 @@ class ResponsesView(Protocol):
         ...
 
 
+class AuditIntake(Protocol):
+    """Where the audit webhook hands decoded events (runwatch.sources.logs.webhook)."""
+
+    def submit(self, events: list[Event], bad_items: int = 0) -> bool:
+        """False when the queue is full: nothing was taken, the sender should retry."""
+        ...
+
+
 class HealthView(Protocol):
     def report(self) -> dict[str, object]: ...
 
@@ -80,6 +88,7 @@ class WebParts:
     responses: ResponsesView
     health: HealthView
     settings: ApiConfig
+    audit_intake: AuditIntake | None = None
 
 
 def parts_of(request: Request) -> WebParts:

@@ -153,7 +153,7 @@ def test_fields_no_running_source_provides_are_reported(tmp_path: Path) -> None:
     detector, _ = load_detector(make_config(tmp_path, DATA / "falco_rules.yaml", True).rules, "h")
     missing = report_unprovided_fields(detector.ruleset, [*pipeline.sources, *pipeline.enrichers])
     assert missing is not None
-    assert [s.name for s in pipeline.sources] == ["procfs"]
+    assert [s.name for s in pipeline.sources] == ["procfs", "k8s_audit_webhook"]
     assert "evt.is_open_read" in missing  # procfs sees no opens
     assert "Read sensitive file untrusted" in missing["evt.is_open_read"]
     assert "proc.name" not in missing and "proc.aname[2]" not in missing

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import pytest
+
 from runwatch.config import LogFileConfig, LogsSourceConfig
 from runwatch.event import Event
 from runwatch.sources.logs.positions import PositionFile
@@ -85,3 +87,19 @@ def test_well_known_files_are_added_only_when_they_exist_and_are_not_configured(
     assert files[0] == configured
     assert all(Path(entry.path).is_file() for entry in files[1:])
     assert [entry.path for entry in files].count("/var/log/auth.log") == 1
+
+
+async def test_a_bad_line_is_counted_and_named_and_its_neighbours_still_arrive(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    audit = tmp_path / "audit.log"
+    trace = Path(__file__).parents[2] / "data" / "k8s_audit" / "trace_files" / "k8s_audit"
+    good = (trace / "exec_pod.json").read_text().strip()
+    audit.write_text(f"{good}\n{{\"kind\": 0}}\n{good}\n")
+    source = LogSource(SETTINGS, [LogFileConfig(path=str(audit), format="k8s_audit",
+                                                start_at="beginning")])
+    events = await collect(source, 2)
+    assert [e["evt.source"] for e in events] == ["k8s_audit", "k8s_audit"]
+    assert source.status.details[str(audit)]["bad_lines"] == 1
+    assert any(f"{audit}:2: data not recognized as a k8s audit event" in str(getattr(r, "error", ""))
+               for r in caplog.records)
+    assert "ka.verb" in source.fields and "log.message" not in source.fields

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from runwatch.config import LogFileConfig, LogsSourceConfig
 from runwatch.event import Event
+from runwatch.sources.logs import k8s_audit
 from runwatch.sources.logs.base import LineDecoder
+from runwatch.sources.logs.syslog import PROVIDED_FIELDS as SYSLOG_FIELDS
 from runwatch.sources.logs.syslog import decode_syslog_line
 
 
@@ -25,5 +27,12 @@ class SyslogDecoder:
 
 FORMATS: dict[str, Callable[[LogFileConfig, LogsSourceConfig], LineDecoder]] = {
     "syslog": lambda entry, settings: SyslogDecoder(entry.service),
+    "k8s_audit": lambda entry, settings: k8s_audit.K8sAuditDecoder(),
 }
 """The decoder for each `format:` of `sources.logs.files`."""
+
+FORMAT_FIELDS: dict[str, frozenset[str]] = {
+    "syslog": SYSLOG_FIELDS,
+    "k8s_audit": k8s_audit.PROVIDED_FIELDS,
+}
+"""The fields each format's events can carry (`log.path` is added to all)."""

@@ -20,7 +20,7 @@ from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
 from runwatch.sources.logs.base import LineDecoder, LogLineError
 from runwatch.sources.logs.follow import FileFollower
-from runwatch.sources.logs.formats import FORMATS
+from runwatch.sources.logs.formats import FORMAT_FIELDS, FORMATS
 from runwatch.sources.logs.positions import PositionFile
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ class LogSource:
 
     name = "logs"
     overflow = "wait"
-    fields = frozenset({"evt.source", "evt.time", "log.line", "log.message", "log.path",
-                        "log.program", "log.pid", "log.host", "log.service", "log.facility",
-                        "log.severity"})
-    """Syslog's; each format that lands adds its own (auditd's, Kubernetes audit's)."""
 
     def __init__(self, settings: LogsSourceConfig, files: list[LogFileConfig],
                  positions: PositionFile | None = None) -> None:
@@ -72,6 +68,8 @@ class LogSource:
         self.files = files
         self.positions = positions
         self.status = SourceStatus()
+        self.fields = frozenset({"log.path"}).union(*(FORMAT_FIELDS[e.format] for e in files))
+        """What the configured formats' events can carry."""
         self._followed: list[_FollowedFile] = []
 
     async def events(self) -> AsyncIterator[list[Event]]:

@@ -19,6 +19,8 @@ from datetime import datetime
 from runwatch.event import Event
 
 SOURCE = "syslog"
+PROVIDED_FIELDS = frozenset({"evt.source", "evt.time", "log.line", "log.message", "log.program",
+                             "log.pid", "log.host", "log.service", "log.facility", "log.severity"})
 
 _PRI = r"(?:<(?P<pri>\d{1,3})>)?"
 _BSD = re.compile(_PRI + r"(?P<month>[A-Z][a-z]{2}) (?P<day>[ \d]\d) (?P<clock>\d\d:\d\d:\d\d)"

@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator
 
 from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
+from runwatch.sources.logs.k8s_audit import PROVIDED_FIELDS
 
 
 class AuditWebhookSource:
     """Implements `Source`; `submit` is called on the daemon's event loop by the API route."""
 
     name = "k8s_audit_webhook"
+    fields = PROVIDED_FIELDS
 
     def __init__(self, max_batches: int = 1_000) -> None:
         self.status = SourceStatus(state="running")
