@@ -14,7 +14,7 @@ from where their file ends (or where the last run stopped).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +30,7 @@ from runwatch.inventory import ContainerRecord, Inventory
 from runwatch.sources.base import SourceStatus
 from runwatch.sources.logs.base import LogLineError
 from runwatch.sources.logs.follow import FileFollower, Position
+from runwatch.sources.logs.polling import poll_batches
 from runwatch.sources.logs.positions import PositionFile
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 SOURCE = "log"
 FILE_DRIVERS = frozenset({"k8s-file", "cri", "json-file"})
 _SYNC_INTERVAL_S = 1.0
-_SAVE_INTERVAL_S = 2.0
 _STARTED_SLACK_NS = 5 * 10**9
 
 
@@ -135,27 +135,23 @@ class ContainerLogSource:
 
     async def events(self) -> AsyncIterator[list[Event]]:
         saved = self.positions.load() if self.positions is not None else {}
-        self.status.state = "running"
-        next_sync = next_save = time.monotonic()
+        next_sync = time.monotonic()
+
+        def sync_now_and_then() -> None:
+            nonlocal next_sync
+            if time.monotonic() >= next_sync:
+                self._sync(saved)
+                next_sync = time.monotonic() + _SYNC_INTERVAL_S
+
         try:
-            while True:
-                if time.monotonic() >= next_sync:
-                    self._sync(saved)
-                    next_sync = time.monotonic() + _SYNC_INTERVAL_S
-                batch = await asyncio.to_thread(self.read_once)
-                if batch:
-                    self.status.events_total += len(batch)
+            async with contextlib.aclosing(poll_batches(  # positions saved before files close
+                    self.status, self.read_once, self._save_positions,
+                    self.settings.poll_interval_s, sync_now_and_then)) as batches:
+                async for batch in batches:
                     yield batch
-                else:
-                    await asyncio.sleep(self.settings.poll_interval_s)
-                if time.monotonic() >= next_save:
-                    await asyncio.to_thread(self._save_positions)
-                    next_save = time.monotonic() + _SAVE_INTERVAL_S
         finally:
-            self._save_positions()
             for followed in self._followed.values():
                 followed.follower.close()
-            self.status.state = "stopped"
 
     def read_once(self) -> list[Event]:
         """New lines of every followed container; containers that are gone are read to the end

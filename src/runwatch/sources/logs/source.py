@@ -8,7 +8,7 @@ are saved every few seconds and at stop, so a restart resumes after the last lin
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,11 +21,11 @@ from runwatch.sources.base import SourceStatus
 from runwatch.sources.logs.base import LineDecoder, LogLineError
 from runwatch.sources.logs.follow import FileFollower
 from runwatch.sources.logs.formats import FORMAT_FIELDS, FORMATS
+from runwatch.sources.logs.polling import poll_batches
 from runwatch.sources.logs.positions import PositionFile
 
 log = logging.getLogger(__name__)
 
-_SAVE_INTERVAL_S = 2.0
 _REPORTED_ERRORS_PER_FILE = 5
 
 
@@ -79,25 +79,16 @@ class LogSource:
                                               self.settings.max_line_bytes),
                           FORMATS[entry.format](entry, self.settings))
             for entry in self.files]
-        self.status.state = "running"
         log.info("following log files", extra={"files": [e.path for e in self.files]})
-        next_save = time.monotonic() + _SAVE_INTERVAL_S
         try:
-            while True:
-                batch = await asyncio.to_thread(self.read_once)
-                if batch:
-                    self.status.events_total += len(batch)
+            async with contextlib.aclosing(poll_batches(  # positions saved before files close
+                    self.status, self.read_once, self._save_positions,
+                    self.settings.poll_interval_s)) as batches:
+                async for batch in batches:
                     yield batch
-                else:
-                    await asyncio.sleep(self.settings.poll_interval_s)
-                if time.monotonic() >= next_save:
-                    await asyncio.to_thread(self._save_positions)
-                    next_save = time.monotonic() + _SAVE_INTERVAL_S
         finally:
-            self._save_positions()
             for followed in self._followed:
                 followed.follower.close()
-            self.status.state = "stopped"
 
     def read_once(self) -> list[Event]:
         """Everything new in every file, decoded; what decoders completed by now as well."""
