@@ -29,7 +29,7 @@ def make_config(tmp_path: Path, **overrides: object) -> Config:
     settings: dict[str, object] = {
         "data_dir": str(tmp_path / "data"), "listen": f"127.0.0.1:{free_port()}",
         "hostname": "test-host", "outputs.stdout.enabled": False,
-        "sources.runtime.enabled": "false",
+        "sources.runtime.enabled": "false", "sources.logs.enabled": False,
         "outputs.file.enabled": True, "outputs.file.path": str(tmp_path / "alerts.jsonl"),
         **overrides}
     return load_config(None, {}, settings)
