@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
+
+from runwatch.times import parse_rfc3339_ns
 
 K8S_POD_LABEL = "io.kubernetes.pod.name"
 K8S_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
@@ -101,18 +102,11 @@ def split_image(reference: str) -> tuple[str, str]:
 
 
 def parse_engine_time(text: str | None) -> int:
-    """RFC 3339 with nanoseconds ('2026-11-22T15:57:10.109667811Z') -> ns since the epoch; 0 if unset."""
+    """RFC 3339 with nanoseconds ('2026-11-22T15:57:10.109667811Z') -> ns since the epoch; 0 if
+    unset (Docker writes 0001-01-01 for a time that never happened) or unreadable."""
     if not text or text.startswith("0001-01-01"):
         return 0
-    stamp, _, fraction = text.rstrip("Z").partition(".")
-    zone = ""
-    for sign in ("+", "-"):
-        if sign in fraction:
-            fraction, _, zone = fraction.partition(sign)
-            zone = sign + zone
-    seconds = datetime.fromisoformat(stamp + (zone or "+00:00")).timestamp()
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:9].ljust(9, "0")
-    return int(seconds) * 1_000_000_000 + int(digits)
+    return parse_rfc3339_ns(text) or 0
 
 
 def record_from_inspect(doc: dict[str, Any], runtime: str, image_digest: str | None = None

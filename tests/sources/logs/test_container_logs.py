@@ -10,10 +10,10 @@ import pytest
 from runwatch.config import LogsSourceConfig, RuntimeSourceConfig
 from runwatch.inventory import Inventory
 from runwatch.sources.logs.base import LogLineError
-from runwatch.sources.logs.container_logs import ContainerLogDecoder, ContainerLogSource, \
-    parse_rfc3339_ns
+from runwatch.sources.logs.container_logs import ContainerLogDecoder, ContainerLogSource
 from runwatch.sources.logs.positions import PositionFile
 from runwatch.sources.runtime import RuntimeSource
+from runwatch.times import parse_rfc3339_ns
 from tests.support.collect import SourceCollector
 from tests.support.podman import ContainerFactory
 

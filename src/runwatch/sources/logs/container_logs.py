@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -32,6 +31,7 @@ from runwatch.sources.logs.base import LogLineError
 from runwatch.sources.logs.follow import FileFollower, Position
 from runwatch.sources.logs.polling import poll_batches
 from runwatch.sources.logs.positions import PositionFile
+from runwatch.times import parse_rfc3339_ns
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +39,6 @@ SOURCE = "log"
 FILE_DRIVERS = frozenset({"k8s-file", "cri", "json-file"})
 _SYNC_INTERVAL_S = 1.0
 _STARTED_SLACK_NS = 5 * 10**9
-
-
-def parse_rfc3339_ns(stamp: str) -> int:
-    """Nanoseconds since the epoch of an RFC 3339 time with up to 9 fraction digits."""
-    head, dot, rest = stamp.partition(".")
-    fraction, zone = "", ""
-    if dot:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        fraction, zone = rest[:digits], rest[digits:]
-    else:
-        zone = head[19:]
-        head = head[:19]
-    moment = datetime.fromisoformat(head + (zone.replace("Z", "+00:00") or "+00:00"))
-    return int(moment.timestamp()) * 1_000_000_000 + int(fraction.ljust(9, "0")[:9] or 0)
 
 
 class ContainerLogDecoder:
@@ -82,10 +68,9 @@ class ContainerLogDecoder:
         parts = line.split(" ", 3)
         if len(parts) < 3 or parts[1] not in ("stdout", "stderr") or parts[2] not in ("P", "F"):
             raise LogLineError("expected '<time> <stdout|stderr> <P|F> <text>'", where)
-        try:
-            time_ns = parse_rfc3339_ns(parts[0])
-        except ValueError:
-            raise LogLineError(f"bad time {parts[0]!r}", where) from None
+        time_ns = parse_rfc3339_ns(parts[0])
+        if time_ns is None:
+            raise LogLineError(f"bad time {parts[0]!r}", where)
         return time_ns, parts[1], parts[3] if len(parts) == 4 else "", parts[2] == "F"
 
     @staticmethod
@@ -98,10 +83,7 @@ class ContainerLogDecoder:
             raise LogLineError("expected an object with a 'log' string", where)
         text: str = entry["log"]
         stream = entry.get("stream") if entry.get("stream") in ("stdout", "stderr") else "stdout"
-        try:
-            time_ns = parse_rfc3339_ns(str(entry.get("time", "")))
-        except ValueError:
-            time_ns = time.time_ns()
+        time_ns = parse_rfc3339_ns(str(entry.get("time", ""))) or time.time_ns()
         is_whole = text.endswith("\n")
         return time_ns, str(stream), text.rstrip("\n").removesuffix("\r"), is_whole
 

@@ -10,16 +10,14 @@ requestReceivedTimestamp, in ns), the parsed object under `k8s_audit.object`, an
 
 from __future__ import annotations
 
-import calendar
 import logging
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 
 import orjson
 
 from runwatch.event import FIELDS, Event
 from runwatch.sources.logs.base import LogLineError
+from runwatch.times import parse_rfc3339_ns
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +31,6 @@ PROVIDED_FIELDS = frozenset({"evt.source", "evt.time", OBJECT_KEY, "k8s.ns.name"
                              *(name for name in FIELDS
                                if name.startswith(("ka.", "jevt.", "json.")))})
 """The fields events of this source carry or serve, for sources declaring their `fields`."""
-
-# RFC 3339 as Go's time.RFC3339Nano parses it: 2018-10-26T09:51:20.713631Z
-_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?"
-                   r"(?:Z|([+-])(\d\d):(\d\d))")
-
 
 @dataclass(frozen=True, slots=True)
 class AuditPayload:
@@ -145,30 +138,12 @@ def _event_time_ns(obj: dict[str, object], where: str) -> int:
         if key not in obj:
             continue
         stamp = obj[key]
-        time_ns = _parse_time_ns(stamp) if isinstance(stamp, str) else None
+        time_ns = parse_rfc3339_ns(stamp) if isinstance(stamp, str) else None
         if time_ns is None:
             raise LogLineError(f"{key} {stamp!r} is not an RFC 3339 time "
                                f"(2018-10-26T09:51:20.713631Z)", where)
         return time_ns
     raise LogLineError("missing stageTimestamp and requestReceivedTimestamp", where)
-
-
-def _parse_time_ns(stamp: str) -> int | None:
-    match = _TIME.fullmatch(stamp)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
-    offset = timedelta(0)
-    if match[8] is not None:
-        offset = timedelta(hours=int(match[9]), minutes=int(match[10]))
-        if match[8] == "-":
-            offset = -offset
-    try:
-        moment = datetime(year, month, day, hour, minute, second, tzinfo=timezone(offset))
-    except ValueError:
-        return None
-    seconds = calendar.timegm(moment.utctimetuple())
-    return seconds * 1_000_000_000 + int((match[7] or "").ljust(9, "0"))
 
 
 def _add_kubernetes_names(event: Event, obj: dict[str, object],
