@@ -378,7 +378,8 @@ class Daemon:
         return WebParts(store=self.pipeline.store, stream=self.alert_stream, rules=self.rule_catalog,
                         responses=ResponseDesk(self.pipeline.store, engine,
                                                self.config.sources.runtime.timeout_s),
-                        health=self.health, settings=self.config.api, audit_intake=intake)
+                        health=self.health, settings=self.config.api, audit_intake=intake,
+                        alert_inbox=self)
 
     async def _supervise(self, name: str, stage: Callable[[], Awaitable[None]]) -> None:
         """Run a stage; if it crashes, log with traceback, count, and restart it with back-off."""
@@ -435,6 +436,10 @@ class Daemon:
             self.counters.alert_repeats_folded = self.repeats.suppressed_total
         await self._deliver(self.repeats.close_all())
         self.fanout.close()
+
+    async def receive(self, alerts: list[Alert]) -> None:
+        """Alerts raised elsewhere (Falco's, sent to the API) join the daemon's own."""
+        await self.alert_edge.put_many(alerts)
 
     async def _close_repeat_windows(self) -> None:
         """Once a second: the count of each alert's repeats whose window ended."""

@@ -67,6 +67,11 @@ class Authenticator:
         cookie = request.cookies.get(SESSION_COOKIE)
         return None if cookie is None else self.from_session(cookie)
 
+    def from_token(self, token: str) -> Principal | None:
+        """The principal of a token given some other way than the header (a webhook URL)."""
+        record = verify_token(self.auth, token)
+        return None if record is None else self._principal(record, None)
+
     def from_session(self, cookie: str) -> Principal | None:
         now = time.time_ns()
         session = self.auth.get_session(sha256_hex(cookie))
@@ -128,8 +133,13 @@ def require_viewer(request: Request) -> Principal:
 
 
 def require_ingest(request: Request) -> Principal:
-    """An ingest or admin bearer token: what may send events in."""
-    principal = authenticator_of(request).authenticate(request)
+    """An ingest or admin bearer token: what may send events in. Senders that cannot set a
+    header (Falco's http_output) may put the token in the URL instead: `?token=...`."""
+    authenticator = authenticator_of(request)
+    principal = authenticator.authenticate(request)
+    in_url = request.query_params.get("token")
+    if principal is None and in_url and "authorization" not in request.headers:
+        principal = authenticator.from_token(in_url)
     if principal is None:
         raise _unauthorized()
     if principal.role not in (Role.INGEST, Role.ADMIN):

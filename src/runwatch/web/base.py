@@ -7,6 +7,7 @@ from typing import Protocol
 
 from fastapi import Request
 
+from runwatch.alerts.model import Alert
 from runwatch.config import ApiConfig
 from runwatch.event import Event
 from runwatch.respond.base import ResponseRecord
@@ -74,6 +75,12 @@ class AuditIntake(Protocol):
         ...
 
 
+class AlertInbox(Protocol):
+    """Where alerts raised elsewhere (Falco's) join the daemon's own, before repeat folding."""
+
+    async def receive(self, alerts: list[Alert]) -> None: ...
+
+
 class HealthView(Protocol):
     def report(self) -> dict[str, object]: ...
 
@@ -89,6 +96,7 @@ class WebParts:
     health: HealthView
     settings: ApiConfig
     audit_intake: AuditIntake | None = None
+    alert_inbox: AlertInbox | None = None
 
 
 def parts_of(request: Request) -> WebParts:

@@ -1,5 +1,6 @@
-"""The Kubernetes audit webhook over real HTTP: the API server's EventList in, Falco's Kubernetes
-audit rules raising alerts out of the daemon, bad items named, and only ingest or admin tokens."""
+"""Sending in over real HTTP: the Kubernetes audit webhook (the API server's EventList in, Falco's
+Kubernetes audit rules raising alerts out of the daemon) and Falco's own alerts; bad items named,
+and only ingest or admin tokens."""
 
 from __future__ import annotations
 
@@ -99,3 +100,33 @@ def test_only_ingest_and_admin_tokens_may_send(webhook: Webhook) -> None:
     assert httpx.post(f"{webhook.thread.base_url}/api/k8s-audit", json=event,
                       timeout=10).status_code == 401
     assert webhook.post(event).status_code == 200
+
+
+FALCO_ALERT = {
+    "hostname": "node-7", "output": "10:20:05.408091526: Warning Sensitive file opened for reading "
+    "by non-trusted program (file=/etc/shadow gparent=bash ggparent=sshd)",
+    "priority": "Warning", "rule": "Read sensitive file untrusted", "source": "syscall",
+    "tags": ["filesystem", "mitre_credential_access"], "time": "2026-11-23T10:20:05.408091526Z",
+    "output_fields": {"container.id": "host", "fd.name": "/etc/shadow", "proc.name": "cat",
+                      "evt.time": 1795429205408091526}}
+
+
+def test_falcos_alerts_join_runwatchs_with_the_token_in_the_url(webhook: Webhook) -> None:
+    url = f"{webhook.thread.base_url}/api/falco"
+    answer = httpx.post(url, params={"token": webhook.ingest}, json=FALCO_ALERT, timeout=10)
+    assert answer.status_code == 200 and answer.json()["accepted"] == 1
+    eventually_sync(lambda: webhook.alerts("Read sensitive file untrusted") != [])
+    store = webhook.thread.daemon.pipeline.store
+    [stored] = store.list_alerts(AlertQuery(rule="Read sensitive file untrusted", limit=5))
+    assert stored.hostname == "node-7" and stored.time_ns == 1795429205408091526
+    assert stored.tags == ["filesystem", "mitre_credential_access"] and stored.container_id is None
+    assert httpx.post(url, params={"token": webhook.viewer}, json=FALCO_ALERT,
+                      timeout=10).status_code == 403
+
+
+def test_a_falco_alert_missing_its_priority_is_named(webhook: Webhook) -> None:
+    broken = {key: value for key, value in FALCO_ALERT.items() if key != "priority"}
+    answer = httpx.post(f"{webhook.thread.base_url}/api/falco", json=[FALCO_ALERT, broken],
+                        timeout=10, headers={"Authorization": f"Bearer {webhook.ingest}"})
+    assert answer.status_code == 200
+    assert answer.json()["errors"] == ["request body[1].priority: missing or not a string"]
