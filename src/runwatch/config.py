@@ -349,6 +349,27 @@ class ApiConfig(_Section, frozen=True):
     stream_queue_size: Annotated[int, msgspec.Meta(ge=16)] = 1000
 
 
+class RateAnomalyConfig(_Section, frozen=True):
+    enabled: bool = True
+    window_s: PositiveFloat = 60.0
+    warmup_windows: PositiveInt = 30
+    sigmas: PositiveFloat = 6.0
+    min_count: PositiveInt = 50
+    alpha: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.05
+    priority: str = "warning"
+    max_tracked: PositiveInt = 50_000
+
+    def __post_init__(self) -> None:
+        try:
+            Priority.parse(self.priority)
+        except ValueError as err:
+            raise ValueError(f"priority: {err}") from None
+
+
+class AnomalyConfig(_Section, frozen=True):
+    rates: RateAnomalyConfig = RateAnomalyConfig()
+
+
 class AlertsConfig(_Section, frozen=True):
     repeat_window_s: Annotated[float, msgspec.Meta(ge=0)] = 60.0
     max_tracked: PositiveInt = 10_000
@@ -364,6 +385,7 @@ class Config(_Section, frozen=True):
     rules: RulesConfig = RulesConfig()
     pipeline: PipelineConfig = PipelineConfig()
     store: StoreConfig = StoreConfig()
+    anomaly: AnomalyConfig = AnomalyConfig()
     alerts: AlertsConfig = AlertsConfig()
     outputs: OutputsConfig = OutputsConfig()
     response: ResponseConfig = ResponseConfig()

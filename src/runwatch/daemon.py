@@ -24,6 +24,7 @@ import uvicorn
 from prometheus_client.registry import Collector
 
 from runwatch.alerts.dedup import AlertDeduplicator
+from runwatch.anomaly import RateAnomalyDetector
 from runwatch.alerts.fanout import AlertFanout, OutputWorker
 from runwatch.alerts.model import Alert, Priority
 from runwatch.alerts.outputs import FileOutput, StdoutOutput, WebhookOutput
@@ -119,6 +120,8 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
                                  falco]
+    if config.anomaly.rates.enabled:
+        detectors.append(RateAnomalyDetector(config.anomaly.rates, config.resolved_hostname))
     keeper = None
     if config.profiles.enabled and runtime is None:
         log.info("profiles are off: they name workloads from the container engine, which is off")

@@ -11,7 +11,6 @@ import ipaddress
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from runwatch.alerts.model import Alert
 from runwatch.config import ProfilesConfig
@@ -25,6 +24,7 @@ from runwatch.profiles.observe import OBSERVED_EVENT_TYPES, SYSCALL_COUNTS, obse
 from runwatch.profiles.state import (ImageChange, Origin, ProfileChanges, StoredItem, StoredProfile,
                                      WorkloadRecord, WorkloadState)
 from runwatch.profiles.workload import Workload, workload_for, workload_of_event
+from runwatch.rules.base import ListedRule, ListedRuleset
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +39,6 @@ _HOLD_NS = 30 * 1_000_000_000
 _CONTEXT_FIELDS = ("evt.type", "container.id", "container.name", "container.image",
                    "container.image.repository", "k8s.ns.name", "k8s.pod.name", "proc.name",
                    "proc.exepath", "proc.cmdline", "proc.pname", "user.name", "user.uid", "fd.name")
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileRule:
-    """A profile rule as the rule catalog lists it."""
-
-    name: str
-    desc: str
-    priority: Priority
-    source: str = "syscall"
-    tags: tuple[str, ...] = ("profile",)
-    enabled: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ProfileRuleset:
-    rules: tuple[ProfileRule, ...]
 
 
 def image_version(event: Event) -> str | None:
@@ -82,11 +65,12 @@ class ProfileDetector:
         self.states: dict[str, WorkloadState] = {}
         self.graph = ConnectivityMap()
         self.changes = ProfileChanges()
-        self.ruleset = ProfileRuleset(tuple(
-            ProfileRule(name, f"a workload does what its profile lacks ({kind})", self.priority)
+        self.ruleset = ListedRuleset(tuple(
+            ListedRule(name, f"a workload does what its profile lacks ({kind})", self.priority,
+                       tags=("profile",))
             for kind, name in RULE_NAMES.items()) + (
-            ProfileRule(IMAGE_CHANGE_RULE, "a new image version of a workload behaves differently",
-                        self.priority),))
+            ListedRule(IMAGE_CHANGE_RULE, "a new image version of a workload behaves differently",
+                       self.priority, tags=("profile",)),))
         self._attack_tools = frozenset(config.attack_tools)
         self._prefixes = tuple(config.sensitive_read_prefixes)
         self._alerted: dict[tuple[str, Kind, Item], int] = {}
