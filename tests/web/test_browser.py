@@ -172,6 +172,12 @@ def test_sign_in_watch_a_real_attack_arrive_filter_open_acknowledge_and_undo(
         page.goto(f"{daemon.base_url}/rules?q=sensitive")
         expect(page.locator("table")).to_contain_text(SHADOW_RULE)
         screens.take(page, "rules")
+        page.goto(f"{daemon.base_url}/events?container={victim.short_id}&q=shadow")
+        opened = page.locator("#event-rows tr", has_text="/etc/shadow").first
+        expect(opened).to_contain_text("cat")
+        opened.locator("summary").click()
+        expect(opened.locator("table.fields")).to_contain_text("fd.name")
+        screens.take(page, "events")
         page.goto(f"{daemon.base_url}/alerts/{'0' * 32}")
         expect(page.locator("h1")).to_have_text("Not found")
         screens.take(page, "not-found")
