@@ -53,7 +53,11 @@ def log_files(settings: LogsSourceConfig) -> list[LogFileConfig]:
         named = {entry.path for entry in files}
         files += [entry for entry in WELL_KNOWN_LOG_FILES
                   if entry.path not in named and Path(entry.path).is_file()]
-    return files
+    unreadable = [entry for entry in files if entry.format not in FORMATS]
+    for entry in unreadable:
+        log.error("log file not followed: runwatch cannot read its format yet",
+                  extra={"path": entry.path, "format": entry.format})
+    return [entry for entry in files if entry.format in FORMATS]
 
 
 class LogSource:
