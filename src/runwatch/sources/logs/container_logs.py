@@ -122,7 +122,7 @@ class ContainerLogSource:
         def sync_now_and_then() -> None:
             nonlocal next_sync
             if time.monotonic() >= next_sync:
-                self._sync(saved)
+                self.follow_new_containers(saved)
                 next_sync = time.monotonic() + _SYNC_INTERVAL_S
 
         try:
@@ -132,8 +132,11 @@ class ContainerLogSource:
                 async for batch in batches:
                     yield batch
         finally:
-            for followed in self._followed.values():
-                followed.follower.close()
+            self.close_files()
+
+    def close_files(self) -> None:
+        for followed in self._followed.values():
+            followed.follower.close()
 
     def read_once(self) -> list[Event]:
         """New lines of every followed container; containers that are gone are read to the end
@@ -162,7 +165,7 @@ class ContainerLogSource:
                                "bad_lines": sum(f.bad_lines for f in self._followed.values())}
         return batch
 
-    def _sync(self, saved: dict[str, Position]) -> None:
+    def follow_new_containers(self, saved: dict[str, Position]) -> None:
         """Start following containers that run and have a log file we can read."""
         for record in self.inventory.all():
             if record.id in self._followed or record.state != "running" or not record.log_path:

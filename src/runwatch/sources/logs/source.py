@@ -19,7 +19,7 @@ from runwatch.config import WELL_KNOWN_LOG_FILES, LogFileConfig, LogsSourceConfi
 from runwatch.event import Event
 from runwatch.sources.base import SourceStatus
 from runwatch.sources.logs.base import LineDecoder, LogLineError
-from runwatch.sources.logs.follow import FileFollower
+from runwatch.sources.logs.follow import FileFollower, Position
 from runwatch.sources.logs.formats import FORMAT_FIELDS, FORMATS
 from runwatch.sources.logs.polling import poll_batches
 from runwatch.sources.logs.positions import PositionFile
@@ -77,12 +77,7 @@ class LogSource:
         self._followed: list[_FollowedFile] = []
 
     async def events(self) -> AsyncIterator[list[Event]]:
-        saved = self.positions.load() if self.positions is not None else {}
-        self._followed = [
-            _FollowedFile(entry, FileFollower(Path(entry.path), entry.start_at, saved.get(entry.path),
-                                              self.settings.max_line_bytes),
-                          FORMATS[entry.format](entry, self.settings))
-            for entry in self.files]
+        self.open_files(self.positions.load() if self.positions is not None else {})
         log.info("following log files", extra={"files": [e.path for e in self.files]})
         try:
             async with contextlib.aclosing(poll_batches(  # positions saved before files close
@@ -91,8 +86,19 @@ class LogSource:
                 async for batch in batches:
                     yield batch
         finally:
-            for followed in self._followed:
-                followed.follower.close()
+            self.close_files()
+
+    def open_files(self, saved: dict[str, Position]) -> None:
+        """A follower and a decoder per file, resuming at the saved positions."""
+        self._followed = [
+            _FollowedFile(entry, FileFollower(Path(entry.path), entry.start_at, saved.get(entry.path),
+                                              self.settings.max_line_bytes),
+                          FORMATS[entry.format](entry, self.settings))
+            for entry in self.files]
+
+    def close_files(self) -> None:
+        for followed in self._followed:
+            followed.follower.close()
 
     def read_once(self) -> list[Event]:
         """Everything new in every file, decoded; what decoders completed by now as well."""
