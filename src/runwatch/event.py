@@ -315,6 +315,12 @@ _REGISTRY: list[Field] = [
              ("log.severity", "syslog severity (err, warning, info, ...)"),
              ("log.stream", "a container's stdout or stderr")),
     *_fields(I, ("log.pid", "the logging process's pid, as the syslog header gives it")),
+    # audit.*: Linux audit groups read from auditd's log (sources/logs/auditd.py)
+    Field("audit.records", FieldType.LIST, "the group's records: raw auditd keys to decoded "
+          "values, with 'type' (SYSCALL, EXECVE, PATH, ...)", is_list=True),
+    *_fields(I, ("audit.sequence", "the group's serial number (msg=audit(TIME:SERIAL))")),
+    *_fields(S, ("audit.type", "the group's main record type: SYSCALL, or the first record's"),
+             ("audit.key", "the audit rule's key (-k) that logged the group")),
 ]
 
 FIELDS: dict[str, Field] = {field.name: field for field in _REGISTRY}

@@ -103,3 +103,17 @@ async def test_a_bad_line_is_counted_and_named_and_its_neighbours_still_arrive(
     assert any(f"{audit}:2: data not recognized as a k8s audit event" in str(getattr(r, "error", ""))
                for r in caplog.records)
     assert "ka.verb" in source.fields and "log.message" not in source.fields
+
+
+async def test_auditd_groups_come_out_whole_once_their_wait_is_over(tmp_path: Path) -> None:
+    audit = tmp_path / "audit.log"
+    normal = Path(__file__).parents[2] / "data" / "auditd" / "testdata" / "normal.log"
+    audit.write_text(normal.read_text())
+    settings = LogsSourceConfig(poll_interval_s=0.02, well_known_files=False,
+                                auditd_group_wait_s=0.1)
+    source = LogSource(settings, [LogFileConfig(path=str(audit), format="auditd",
+                                                start_at="beginning")])
+    events = await collect(source, 5)
+    assert [e["audit.sequence"] for e in events] == [58, 59, 60, 61, 62]
+    assert all(e["log.path"] == str(audit) and e["evt.source"] == "auditd" for e in events)
+    assert "audit.records" in source.fields

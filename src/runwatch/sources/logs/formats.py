@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from runwatch.config import LogFileConfig, LogsSourceConfig
 from runwatch.event import Event
-from runwatch.sources.logs import k8s_audit
+from runwatch.sources.logs import auditd, k8s_audit
 from runwatch.sources.logs.base import LineDecoder
 from runwatch.sources.logs.syslog import PROVIDED_FIELDS as SYSLOG_FIELDS
 from runwatch.sources.logs.syslog import decode_syslog_line
@@ -28,11 +28,13 @@ class SyslogDecoder:
 FORMATS: dict[str, Callable[[LogFileConfig, LogsSourceConfig], LineDecoder]] = {
     "syslog": lambda entry, settings: SyslogDecoder(entry.service),
     "k8s_audit": lambda entry, settings: k8s_audit.K8sAuditDecoder(),
+    "auditd": lambda entry, settings: auditd.AuditdDecoder(settings.auditd_group_wait_s),
 }
 """The decoder for each `format:` of `sources.logs.files`."""
 
 FORMAT_FIELDS: dict[str, frozenset[str]] = {
     "syslog": SYSLOG_FIELDS,
     "k8s_audit": k8s_audit.PROVIDED_FIELDS,
+    "auditd": auditd.PROVIDED_FIELDS,
 }
 """The fields each format's events can carry (`log.path` is added to all)."""
