@@ -1,20 +1,24 @@
 """Log files through the log source: follow, split, decode, as `runwatch run` reads them.
 
-Writes 200,000 syslog lines (sshd, sudo, CRON, kernel; some without a syslog header) and 200,000
-container log lines (CRI, a few split in pieces) to files, then times the log source reading each
+Writes 200,000 syslog lines (sshd, sudo, CRON, kernel; some without a syslog header), 200,000
+container log lines (CRI, a few split in pieces) and 200,000 auditd lines (the benchmark log's
+first 10,000 lines, 20 times over with serials moved on: 40,000 five-record exec groups) to
+files, then times the log source reading each
 from its beginning to its end (the follower's reads, line splitting and the format's decoder), and
 separately the repeat folding of a storm of one alert against a stream of distinct alerts.
 The process pins itself to CPU 0 and keeps the median of several runs.
 
 Prints lines/s per format, peak RSS, alerts/s through repeat folding, and a last line
-`syslog_lines_per_second=N container_lines_per_second=N`.
+`syslog_lines_per_second=N container_lines_per_second=N auditd_lines_per_second=N`.
 
     .venv/bin/python bench/log_follow.py
 """
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import random
 import resource
 import statistics
@@ -36,6 +40,7 @@ from runwatch.sources.logs.container_logs import ContainerLogSource  # noqa: E40
 from runwatch.sources.logs.source import LogSource  # noqa: E402
 
 LINES = 200_000
+AUDIT_SAMPLE = ROOT / "tests" / "data" / "auditd" / "zircolite_audit_10k.log.gz"
 REPEATS = 3
 SETTINGS = LogsSourceConfig(well_known_files=False)
 
@@ -70,6 +75,15 @@ def container_lines(count: int, rng: random.Random) -> list[str]:
     return lines
 
 
+def auditd_lines(copies: int) -> list[str]:
+    """The sample's lines `copies` times, each copy's serials after the previous copy's."""
+    sample = gzip.open(AUDIT_SAMPLE, "rt").read().splitlines()
+    serial = re.compile(r"msg=audit\((\d+\.\d+):(\d+)\)")
+    top = max(int(m[2]) for line in sample if (m := serial.search(line)))
+    return [serial.sub(lambda m, c=copy: f"msg=audit({m[1]}:{int(m[2]) + c * top})", line)
+            for copy in range(copies) for line in sample]
+
+
 def read_all(read_once: Callable[[], list[Event]], expected: int) -> float:
     """Seconds to read until `expected` events came out."""
     seen = 0
@@ -93,7 +107,11 @@ def main() -> None:
         ctr.write_text("\n".join(pieces) + "\n")
         whole = sum(1 for line in pieces if " F " in line)
 
-        syslog_runs, container_runs = [], []
+        audit = Path(tmp) / "audit.log"
+        audit_text = auditd_lines(20)
+        audit.write_text("\n".join(audit_text) + "\n")
+
+        syslog_runs, container_runs, audit_runs = [], [], []
         for _ in range(REPEATS):
             source = LogSource(SETTINGS, [LogFileConfig(path=str(syslog), format="syslog",
                                                         start_at="beginning")])
@@ -108,12 +126,21 @@ def main() -> None:
             container_runs.append(read_all(containers.read_once, whole))
             containers.close_files()
 
+            auditd = LogSource(SETTINGS, [LogFileConfig(path=str(audit), format="auditd",
+                                                        start_at="beginning")])
+            auditd.open_files({})
+            audit_runs.append(read_all(auditd.read_once, len(audit_text) // 5 - 10))
+            auditd.close_files()
+
     syslog_rate = LINES / statistics.median(syslog_runs)
     container_rate = len(pieces) / statistics.median(container_runs)
     print(f"syslog: {LINES:,} lines in {statistics.median(syslog_runs):.2f} s "
           f"({syslog_rate:,.0f} lines/s)")
     print(f"container logs (CRI, 2% split): {len(pieces):,} lines, {whole:,} events in "
           f"{statistics.median(container_runs):.2f} s ({container_rate:,.0f} lines/s)")
+    audit_rate = len(audit_text) / statistics.median(audit_runs)
+    print(f"auditd: {len(audit_text):,} lines ({len(audit_text) // 5:,} groups) in "
+          f"{statistics.median(audit_runs):.2f} s ({audit_rate:,.0f} lines/s)")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     storm = [_alert(n, same=True) for n in range(100_000)]
@@ -125,7 +152,8 @@ def main() -> None:
             fold.admit(alerts[offset:offset + 256], now_ns=offset)
         seconds = time.perf_counter() - start
         print(f"repeat folding, {name}: {len(alerts) / seconds:,.0f} alerts/s")
-    print(f"syslog_lines_per_second={syslog_rate:.0f} container_lines_per_second={container_rate:.0f}")
+    print(f"syslog_lines_per_second={syslog_rate:.0f} container_lines_per_second={container_rate:.0f} "
+          f"auditd_lines_per_second={audit_rate:.0f}")
 
 
 def _record(path: Path) -> ContainerRecord:

@@ -36,7 +36,7 @@ PROVIDED_FIELDS = frozenset({
 _HEADER = re.compile(r"(?:node=(?P<node>\S+) )?type=(?P<type>\S+) "
                      r"msg=audit\((?P<seconds>\d+)\.(?P<millis>\d+):(?P<serial>\d+)\):? ?(?P<body>.*)$",
                      re.DOTALL)
-_PAIR = re.compile(r"""(?P<key>[\w-]+)=(?:"(?P<quoted>[^"]*)"|'(?P<single>[^']*)'|(?P<bare>\S*))""")
+_PAIR = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S*))""")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 _HEX_KEYS = frozenset({"proctitle", "exe", "cwd", "name", "comm", "path", "data", "dir", "file",
                        "acct", "cmd", "old-chardev", "new-chardev", "vm", "watch", "new", "old"})
@@ -89,15 +89,11 @@ def parse_audit_line(line: str, where: str = "") -> AuditRecord:
 
 def _pairs(body: str, record_type: str) -> list[tuple[str, str]]:
     pairs = []
-    for found in _PAIR.finditer(body):
-        key = found["key"]
-        if found["quoted"] is not None:
-            value = found["quoted"]
-        elif found["single"] is not None:
-            value = found["single"]
-        else:
-            value = _decoded(key, found["bare"], record_type)
-        pairs.append((key, value))
+    for key, quoted, single, bare in _PAIR.findall(body):
+        if bare and (key in _HEX_KEYS or record_type == "EXECVE"):
+            pairs.append((key, _decoded(key, bare, record_type)))
+        else:  # findall gives '' for the alternatives that did not match
+            pairs.append((key, quoted or single or bare))
     return pairs
 
 
@@ -146,16 +142,16 @@ class AuditAssembler:
             return [_group_event(_Group(record.serial, record.time_ns, [record]))]
         key = (record.node, record.time_ns, record.serial)
         group = self._pending.get(key)
+        completed: list[Event] = []
         if group is None:
+            completed += self._complete_older(record.serial)
             group = self._pending[key] = _Group(record.serial, record.time_ns)
             self._note_serial(record.serial)
         group.last_seen_ns = now_ns if now_ns is not None else record.time_ns
-        completed: list[Event] = []
         if record.type == "EOE":
             completed.append(_group_event(self._pending.pop(key)))
         else:
             group.records.append(record)
-        completed += self._complete_older(record.serial)
         while len(self._pending) > self.max_pending:
             self.evicted_groups += 1
             completed.append(_group_event(self._pending.popitem(last=False)[1]))
@@ -173,9 +169,16 @@ class AuditAssembler:
         return [_group_event(group) for group in groups if group.records]
 
     def _complete_older(self, serial: int) -> list[Event]:
-        older = [key for key, group in self._pending.items()
-                 if 0 < _serial_distance(group.serial, serial) >= self.later_serials]
-        return [_group_event(self._pending.pop(key)) for key in older]
+        """Groups `later_serials` or more before a new group's serial, oldest first (groups
+        start in about serial order, so the first one not old enough ends the look)."""
+        completed = []
+        while self._pending:
+            key, group = next(iter(self._pending.items()))
+            if _serial_distance(group.serial, serial) < self.later_serials:
+                break
+            del self._pending[key]
+            completed.append(_group_event(group))
+        return completed
 
     def _note_serial(self, serial: int) -> None:
         """Count the serials skipped between consecutive new groups (auditd lost them)."""
