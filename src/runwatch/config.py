@@ -198,6 +198,15 @@ _DEFAULT_APPEND_OUTPUT = (AppendOutputConfig(
     extra_fields=["container.image.tag", "k8s.ns.name", "k8s.pod.name"]),)
 
 
+SigmaLevel = Literal["informational", "low", "medium", "high", "critical"]
+
+
+class SigmaRulesConfig(_Section, frozen=True):
+    enabled: bool = True
+    files: list[str] = []
+    min_level: SigmaLevel = "medium"
+
+
 class RulesConfig(_Section, frozen=True):
     files: list[str] = []
     rule_matching: Literal["first", "all"] = "first"
@@ -205,6 +214,7 @@ class RulesConfig(_Section, frozen=True):
     append_output: list[AppendOutputConfig] = msgspec.field(
         default_factory=lambda: list(_DEFAULT_APPEND_OUTPUT))
     thresholds: list[ThresholdConfig] = msgspec.field(default_factory=lambda: list(_DEFAULT_THRESHOLDS))
+    sigma: SigmaRulesConfig = SigmaRulesConfig()
 
 
 class PipelineConfig(_Section, frozen=True):

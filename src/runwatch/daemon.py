@@ -30,7 +30,7 @@ from runwatch.alerts.model import Alert, Priority
 from runwatch.alerts.outputs import FileOutput, StdoutOutput, WebhookOutput
 from runwatch.bus.edge import Edge
 from runwatch.bus.memory import MemoryBus
-from runwatch.config import Config, OutputsConfig, parse_listen
+from runwatch.config import Config, OutputsConfig, SigmaRulesConfig, parse_listen
 from runwatch.enrich.base import Enricher, Prefetcher
 from runwatch.enrich.container_meta import ContainerMetaEnricher
 from runwatch.enrich.process_tree import ProcessTree, ProcessTreeEnricher
@@ -48,6 +48,7 @@ from runwatch.rules.catalog import RuleCatalog
 from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.ruleset import DEFAULT_RULES_FILE, K8S_AUDIT_RULES_FILE
 from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
+from runwatch.rules.sigma import SIGMA_RULES_DIR, SigmaDetector, load_sigma_rules
 from runwatch.rules.thresholds import ThresholdDetector
 from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
@@ -120,6 +121,8 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
                                  falco]
+    if config.rules.sigma.enabled:
+        detectors.append(load_sigma_detector(config.rules.sigma, config.resolved_hostname))
     if config.anomaly.rates.enabled:
         detectors.append(RateAnomalyDetector(config.anomaly.rates, config.resolved_hostname))
     keeper = None
@@ -145,6 +148,21 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
                     prefetchers=[containers], rules_reloader=reloader, profile_keeper=keeper,
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
+
+
+def load_sigma_detector(settings: SigmaRulesConfig, hostname: str) -> SigmaDetector:
+    """Sigma rules from the configured files, else the shipped SigmaHQ rules; a file that cannot
+    be read is an error naming it, and stops start-up like a broken Falco rules file."""
+    paths = [Path(p) for p in settings.files] or [SIGMA_RULES_DIR]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise ConfigError(f"rules.sigma.files: not found: {', '.join(missing)}")
+    result = load_sigma_rules(paths, settings.min_level)
+    if result.errors:
+        raise ConfigError("rules.sigma.files: " + "; ".join(result.errors[:5]))
+    log.info("sigma rules loaded", extra={"active": len(result.active),
+                                          "inactive": len(result.inactive)})
+    return SigmaDetector(result.active, hostname)
 
 
 def default_rules_files(config: Config) -> list[Path]:
