@@ -205,6 +205,7 @@ class SigmaRulesConfig(_Section, frozen=True):
     enabled: bool = True
     files: list[str] = []
     min_level: SigmaLevel = "medium"
+    kernel_min_level: SigmaLevel = "high"
 
 
 class RulesConfig(_Section, frozen=True):

@@ -157,7 +157,7 @@ def load_sigma_detector(settings: SigmaRulesConfig, hostname: str) -> SigmaDetec
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ConfigError(f"rules.sigma.files: not found: {', '.join(missing)}")
-    result = load_sigma_rules(paths, settings.min_level)
+    result = load_sigma_rules(paths, settings.min_level, settings.kernel_min_level)
     if result.errors:
         raise ConfigError("rules.sigma.files: " + "; ".join(result.errors[:5]))
     log.info("sigma rules loaded", extra={"active": len(result.active),

@@ -165,3 +165,12 @@ def test_rules_below_the_minimum_level_are_left_out() -> None:
     serious = load_sigma_rules([SIGMA_RULES_DIR / "rules" / "linux" / "auditd"], "high")
     assert 0 < len(serious.active) < len(everything.active)
     assert all(rule.level in ("high", "critical") for rule in serious.active)
+
+
+def test_rules_on_kernel_events_can_have_a_higher_floor() -> None:
+    result = load_sigma_rules([SIGMA_RULES_DIR], "medium", kernel_min_level="high")
+    kernel = [r for r in result.active if r.route.name in ("process_creation", "file_event",
+                                                           "network_connection")]
+    others = [r for r in result.active if r not in kernel]
+    assert kernel and all(rule.level in ("high", "critical") for rule in kernel)
+    assert any(rule.level == "medium" for rule in others)

@@ -54,11 +54,16 @@ class SigmaLoadResult:
     """`path: what is wrong` of files or rules that cannot be read."""
 
 
-def load_sigma_rules(paths: Sequence[Path], min_level: str = "informational") -> SigmaLoadResult:
+KERNEL_ROUTES = frozenset({"process_creation", "file_event", "network_connection"})
+
+
+def load_sigma_rules(paths: Sequence[Path], min_level: str = "informational",
+                     kernel_min_level: str | None = None) -> SigmaLoadResult:
     """Every *.yml/*.yaml file of `paths` (directories recursively); rules below `min_level`
-    are left out (counted as inactive)."""
+    (below `kernel_min_level` for rules on kernel events, when given) are left out, counted as
+    inactive."""
     result = SigmaLoadResult()
-    floor = list(LEVELS).index(min_level)
+    order = list(LEVELS)
     for path in _rule_files(paths):
         try:
             rule = SigmaRule.from_yaml(path.read_text())
@@ -66,14 +71,15 @@ def load_sigma_rules(paths: Sequence[Path], min_level: str = "informational") ->
             result.errors.append(f"{path}: {err}")
             continue
         level = str(rule.level.name).lower() if rule.level is not None else "medium"
-        if level in LEVELS and list(LEVELS).index(level) < floor:
-            result.inactive.append((str(path), f"level {level} is below {min_level}"))
-            continue
         source = rule.logsource
         route = route_for(source.product, source.category, source.service)
         if route is None:
             result.inactive.append((str(path), f"no events for logsource product={source.product} "
                                                f"category={source.category} service={source.service}"))
+            continue
+        least = kernel_min_level if kernel_min_level and route.name in KERNEL_ROUTES else min_level
+        if level in LEVELS and order.index(level) < order.index(least):
+            result.inactive.append((str(path), f"level {level} is below {least}"))
             continue
         try:
             trees = [condition.parse() for condition in rule.detection.parsed_condition]
