@@ -132,6 +132,8 @@ class LogsSourceConfig(_Section, frozen=True):
     auditd_group_wait_s: PositiveFloat = 2.0
     k8s_audit_webhook: bool = True
     containers: bool = True
+    redact_secrets: bool = True
+    secret_rules: str = ""
 
     def __post_init__(self) -> None:
         paths = [entry.path for entry in self.files]

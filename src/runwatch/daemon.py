@@ -34,6 +34,7 @@ from runwatch.config import Config, OutputsConfig, SigmaRulesConfig, parse_liste
 from runwatch.enrich.base import Enricher, Prefetcher
 from runwatch.enrich.container_meta import ContainerMetaEnricher
 from runwatch.enrich.process_tree import ProcessTree, ProcessTreeEnricher
+from runwatch.enrich.redaction import SecretRedactor
 from runwatch.enrich.users import UserNameEnricher
 from runwatch.errors import ConfigError, SourceError, StoreError
 from runwatch.event import Event
@@ -48,8 +49,10 @@ from runwatch.rules.catalog import RuleCatalog
 from runwatch.rules.falco.detector import FalcoDetector
 from runwatch.rules.falco.ruleset import DEFAULT_RULES_FILE, K8S_AUDIT_RULES_FILE
 from runwatch.rules.falco.reload import RulesReloader, load_detector, report_unprovided_fields
+from runwatch.rules.secret_leak import SecretLeakDetector
 from runwatch.rules.sigma import SIGMA_RULES_DIR, SigmaDetector, load_sigma_rules
 from runwatch.rules.thresholds import ThresholdDetector
+from runwatch.scan import SecretRuleError, SecretRules, load_secret_rules
 from runwatch.sources.base import Source
 from runwatch.sources.ebpf import EbpfSource, why_not
 from runwatch.sources.logs.container_logs import ContainerLogSource
@@ -119,10 +122,15 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     containers = ContainerMetaEnricher(inventory, runtime.lookup_container if runtime else None)
     users = UserNameEnricher(container_pids=kernel.cgroups.container_pids if kernel else None)
     enrichers: list[Enricher] = [ProcessTreeEnricher(tree), users, containers]
+    logs = config.sources.logs
+    if logs.enabled and logs.redact_secrets:
+        enrichers.append(SecretRedactor(_secret_rules(logs.secret_rules)))
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
                                  falco]
     if config.rules.sigma.enabled:
         detectors.append(load_sigma_detector(config.rules.sigma, config.resolved_hostname))
+    if logs.enabled and logs.redact_secrets:
+        detectors.append(SecretLeakDetector(config.resolved_hostname))
     if config.anomaly.rates.enabled:
         detectors.append(RateAnomalyDetector(config.anomaly.rates, config.resolved_hostname))
     keeper = None
@@ -148,6 +156,17 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     return Pipeline(sources, enrichers, detectors, outputs, store, tree, inventory,
                     prefetchers=[containers], rules_reloader=reloader, profile_keeper=keeper,
                     collectors=[ContainerUsageCollector(runtime)] if runtime else [])
+
+
+def _secret_rules(path: str) -> SecretRules:
+    """gitleaks' rules: the shipped set, or the configured file; a broken one stops start-up."""
+    try:
+        rules = load_secret_rules(Path(path) if path else None)
+    except SecretRuleError as err:
+        raise ConfigError(f"sources.logs.secret_rules: {err}") from None
+    if rules.errors:
+        raise ConfigError("sources.logs.secret_rules: " + "; ".join(rules.errors[:5]))
+    return rules
 
 
 def load_sigma_detector(settings: SigmaRulesConfig, hostname: str) -> SigmaDetector:

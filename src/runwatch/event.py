@@ -315,6 +315,8 @@ _REGISTRY: list[Field] = [
              ("log.severity", "syslog severity (err, warning, info, ...)"),
              ("log.stream", "a container's stdout or stderr")),
     *_fields(I, ("log.pid", "the logging process's pid, as the syslog header gives it")),
+    Field("log.secrets", FieldType.LIST, "ids of the secret rules (gitleaks') whose secrets were "
+          "cut out of the line", is_list=True),
     # audit.*: Linux audit groups read from auditd's log (sources/logs/auditd.py)
     Field("audit.records", FieldType.LIST, "the group's records: raw auditd keys to decoded "
           "values, with 'type' (SYSCALL, EXECVE, PATH, ...)", is_list=True),
