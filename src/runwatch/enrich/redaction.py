@@ -36,6 +36,7 @@ class SecretRedactor:
     """Implements `Enricher`."""
 
     name = "redaction"
+    fields = frozenset({"log.secrets"})
 
     def __init__(self, rules: SecretRules) -> None:
         self.rules = rules
