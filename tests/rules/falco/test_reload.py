@@ -135,7 +135,7 @@ def test_the_pipeline_gets_the_falco_detector_and_refuses_broken_rules(tmp_path:
     rules.write_text(rules_text("bash"))
     pipeline = build_pipeline(make_config(tmp_path, rules, watch=True))
     try:
-        assert [d.name for d in pipeline.detectors] == ["thresholds", "falco", "sigma", "anomaly"]
+        assert [d.name for d in pipeline.detectors] == ["thresholds", "falco", "sigma", "secrets", "anomaly"]
         assert pipeline.rules_reloader is not None
     finally:
         pipeline.store.close()
