@@ -3,6 +3,8 @@ containers followed from their first line to their exit."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -83,4 +85,31 @@ async def test_a_new_containers_output_is_read_from_its_first_line_to_its_exit(
         assert all(e["evt.source"] == "log" and e["log.path"].endswith("ctr.log") for e in events)
     finally:
         await logs.stop()
+        await runtime.stop()
+
+
+@pytest.mark.integration
+async def test_a_one_shot_container_that_ended_between_two_looks_is_still_read(
+        podman_socket: str, start_container: ContainerFactory) -> None:
+    inventory = Inventory()
+    runtime = SourceCollector(RuntimeSource(RuntimeSourceConfig(socket=podman_socket), inventory,
+                                            environ={}))
+    await runtime.start(timeout_s=20)
+    logs = ContainerLogSource(LogsSourceConfig(poll_interval_s=0.05), inventory)
+    try:
+        container = start_container("sh", "-c", "echo done in a blink")
+        record_id = container.id[:12]
+        deadline = time.monotonic() + 20
+        while (record := inventory.get(record_id)) is None or not record.finished_ns:
+            assert time.monotonic() < deadline, "the engine never reported the container's exit"
+            await asyncio.sleep(0.05)
+        collector = SourceCollector(logs)  # starts looking only now, after the exit
+        await collector.start()
+        [event] = await collector.wait_for(lambda e: e.get("container.id") == record_id,
+                                           timeout_s=10)
+        assert event["log.message"] == "done in a blink"
+        await asyncio.sleep(0.5)  # read once, then let go: never twice
+        assert len([e for e in collector.events if e.get("container.id") == record_id]) == 1
+        await collector.stop()
+    finally:
         await runtime.stop()

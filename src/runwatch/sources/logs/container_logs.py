@@ -113,6 +113,7 @@ class ContainerLogSource:
             "containers whose engine logs to journald or syslog are not read (k8s-file, CRI and "
             "json-file are)"])
         self._followed: dict[str, _FollowedContainer] = {}
+        self._read_to_end: set[str] = set()
         self._started_ns = time.time_ns()
 
     async def events(self) -> AsyncIterator[list[Event]]:
@@ -161,18 +162,21 @@ class ContainerLogSource:
             if current is None or current.state not in ("running", "paused"):
                 followed.follower.close()
                 del self._followed[container_id]
+                self._read_to_end.add(container_id)
         self.status.details = {"containers": len(self._followed),
                                "bad_lines": sum(f.bad_lines for f in self._followed.values())}
         return batch
 
     def follow_new_containers(self, saved: dict[str, Position]) -> None:
-        """Start following containers that run and have a log file we can read."""
+        """Start following containers that run, or that started and already ended since runwatch
+        started (a one-shot command between two looks), and have a log file we can read."""
         for record in self.inventory.all():
-            if record.id in self._followed or record.state != "running" or not record.log_path:
-                continue
-            if record.log_driver not in FILE_DRIVERS:
+            if record.id in self._followed or record.id in self._read_to_end or not record.log_path:
                 continue
             is_new = record.started_ns >= self._started_ns - _STARTED_SLACK_NS
+            if record.log_driver not in FILE_DRIVERS or not (
+                    record.state in ("running", "paused") or (is_new and record.finished_ns)):
+                continue
             follower = FileFollower(Path(record.log_path), "beginning" if is_new else "end",
                                     saved.get(record.log_path), self.settings.max_line_bytes)
             self._followed[record.id] = _FollowedContainer(
