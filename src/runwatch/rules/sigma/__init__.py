@@ -3,11 +3,12 @@ events, Kubernetes audit and syslog."""
 
 from pathlib import Path
 
-from runwatch.rules.sigma.detector import RULE_SET, SigmaDetector
-from runwatch.rules.sigma.loader import CompiledSigmaRule, SigmaLoadResult, load_sigma_rules
+from runwatch.rules.sigma.detector import SigmaDetector
+from runwatch.rules.sigma.loader import (RULE_SET, CompiledSigmaRule, InactiveSigmaRule,
+                                         SigmaLoadResult, load_sigma_rules)
 
 SIGMA_RULES_DIR = Path(__file__).parent / "data"
 """SigmaHQ's Linux and Kubernetes rules, shipped unmodified (DRL 1.1, see data/SOURCE.txt)."""
 
-__all__ = ["RULE_SET", "SIGMA_RULES_DIR", "CompiledSigmaRule", "SigmaDetector", "SigmaLoadResult",
-           "load_sigma_rules"]
+__all__ = ["RULE_SET", "SIGMA_RULES_DIR", "CompiledSigmaRule", "InactiveSigmaRule", "SigmaDetector",
+           "SigmaLoadResult", "load_sigma_rules"]

@@ -1,32 +1,47 @@
-"""Loading Sigma rule files with pySigma (the SigmaHQ library parses YAML, modifiers and
-conditions) and compiling each into a predicate over the events of its logsource.
+"""Loading Sigma rule files: pySigma (the SigmaHQ library) reads the YAML, modifiers and
+conditions; each rule is then routed to the events of its logsource and compiled.
 
-One bad file or rule never hides the next: each is an error naming the file. A rule for a
-logsource runwatch has no events for, or using a field it cannot read, is inactive, with the
-reason; it is not an error.
+One bad file or rule never hides the next: each is an error naming the file (and the line when
+known). A rule for a logsource runwatch has no events for, using a field it cannot read, or below
+the level asked for, is inactive with the reason; that is not an error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sigma.exceptions import SigmaError
-from sigma.rule import SigmaRule
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.modifiers import SigmaUTF16BEModifier, SigmaUTF16Modifier, SigmaWideModifier
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from runwatch.priority import Priority
-from runwatch.rules.sigma.compiler import Predicate, UnsupportedSigma, compile_condition
+from runwatch.rules.sigma.compiler import CompiledCondition, UnsupportedSigma, compile_condition
 from runwatch.rules.sigma.logsources import Route, Unmapped, route_for
 
 LEVELS = {"informational": Priority.INFORMATIONAL, "low": Priority.NOTICE,
           "medium": Priority.WARNING, "high": Priority.ERROR, "critical": Priority.CRITICAL}
 """Sigma's levels as Falco's priorities."""
 
+RULE_SET = ("SigmaHQ rules https://github.com/SigmaHQ/sigma, Detection Rule License 1.1 "
+            "https://github.com/SigmaHQ/Detection-Rule-License")
+"""What an alert from a SigmaHQ rule names as its rule set and licence (DRL 1.1 asks for it)."""
 
-@dataclass(frozen=True, slots=True)
+KERNEL_ROUTES = frozenset({"process_creation", "file_event", "network_connection"})
+_DRL_FILE = "LICENSE.Detection.Rules.md"
+_OPERATOR_START = re.compile(r"(?:not|and|or)[\w-]", re.IGNORECASE)
+_BYTE_MODIFIERS = {SigmaWideModifier: "wide", SigmaUTF16Modifier: "utf16",
+                   SigmaUTF16BEModifier: "utf16be"}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class CompiledSigmaRule:
-    """A rule ready to match: what it says, where its events come from, and its predicate."""
+    """A rule ready to match: what it says, where its events come from, and its condition."""
 
     id: str
     title: str
@@ -36,133 +51,187 @@ class CompiledSigmaRule:
     priority: Priority
     tags: tuple[str, ...]
     path: str
+    rule_set: str
     route: Route
-    predicate: Predicate
-    required_type: str | None = None
-    """An auditd rule whose every branch needs one record type: only those records meet it."""
-    key_field: str | None = None
-    key_values: frozenset[str] = frozenset()
-    """A field every match needs to hold one of these (lower-cased) values: an index key."""
+    condition: CompiledCondition
+
+
+@dataclass(frozen=True, slots=True)
+class InactiveSigmaRule:
+    """A rule that loads but cannot run here, and why."""
+
+    path: str
+    title: str
+    reason: str
 
 
 @dataclass(slots=True)
 class SigmaLoadResult:
     active: list[CompiledSigmaRule] = field(default_factory=list)
-    inactive: list[tuple[str, str]] = field(default_factory=list)
-    """(path, why) of rules that load but have no events or fields here."""
+    inactive: list[InactiveSigmaRule] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    """`path: what is wrong` of files or rules that cannot be read."""
-
-
-KERNEL_ROUTES = frozenset({"process_creation", "file_event", "network_connection"})
+    """`path[:line]: what is wrong`, for files and rules that cannot be read or run."""
 
 
 def load_sigma_rules(paths: Sequence[Path], min_level: str = "informational",
                      kernel_min_level: str | None = None) -> SigmaLoadResult:
-    """Every *.yml/*.yaml file of `paths` (directories recursively); rules below `min_level`
-    (below `kernel_min_level` for rules on kernel events, when given) are left out, counted as
-    inactive."""
+    """Every *.yml/*.yaml file of `paths` (directories recursively, in name order). Rules below
+    `min_level` (below `kernel_min_level` for rules on kernel events, when given) are inactive."""
     result = SigmaLoadResult()
-    order = list(LEVELS)
-    for path in _rule_files(paths):
-        try:
-            rule = SigmaRule.from_yaml(path.read_text())
-        except (OSError, SigmaError, ValueError) as err:
-            result.errors.append(f"{path}: {err}")
-            continue
-        level = str(rule.level.name).lower() if rule.level is not None else "medium"
-        source = rule.logsource
-        route = route_for(source.product, source.category, source.service)
-        if route is None:
-            result.inactive.append((str(path), f"no events for logsource product={source.product} "
-                                               f"category={source.category} service={source.service}"))
-            continue
-        least = kernel_min_level if kernel_min_level and route.name in KERNEL_ROUTES else min_level
-        if level in LEVELS and order.index(level) < order.index(least):
-            result.inactive.append((str(path), f"level {level} is below {least}"))
-            continue
-        try:
-            trees = [condition.parse() for condition in rule.detection.parsed_condition]
-            predicates = [compile_condition(tree, route) for tree in trees]
-        except Unmapped as err:
-            result.inactive.append((str(path), f"field {err} has no runwatch field for {route.name}"))
-            continue
-        except (UnsupportedSigma, SigmaError) as err:
-            result.errors.append(f"{path}: {err}")
-            continue
-        key = _key_values(trees)
-        predicate = predicates[0] if len(predicates) == 1 else \
-            (lambda record, ps=tuple(predicates): any(p(record) for p in ps))
-        result.active.append(CompiledSigmaRule(
-            id=str(rule.id or ""), title=rule.title, description=rule.description or "",
-            author=rule.author or "", level=level, priority=LEVELS.get(level, Priority.WARNING),
-            tags=tuple(str(tag) for tag in rule.tags), path=str(path), route=route,
-            predicate=predicate,
-            required_type=_required_type(trees) if route.name == "auditd" else None,
-            key_field=key[0], key_values=key[1]))
+    for path in _rule_files(paths, result):
+        for rule in _read_rules(path, result):
+            _load_rule(rule, path, result, min_level, kernel_min_level)
     return result
 
 
-def _rule_files(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
+def _rule_files(paths: Sequence[Path], result: SigmaLoadResult) -> Iterable[Path]:
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in (".yml", ".yaml"))
+            yield from sorted(p for p in path.rglob("*")
+                              if p.suffix in (".yml", ".yaml") and p.is_file())
+        elif path.exists():
+            yield path
         else:
-            files.append(path)
-    return files
+            result.errors.append(f"{path}: no such file or directory")
 
 
-def _required_type(trees: Sequence[object]) -> str | None:
-    """The auditd record type every branch of the rule requires, if there is one."""
-    from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
-    from sigma.types import SigmaString
+def _read_rules(path: Path, result: SigmaLoadResult) -> list[SigmaRule]:
+    """The file's rules; every problem with it is an error, and its good rules still load."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        collection = SigmaCollection.from_yaml(text, collect_errors=True,
+                                               source=SigmaRuleLocation(path),
+                                               collect_filters=True, resolve_references=False)
+    except OSError as err:
+        result.errors.append(f"{path}: cannot read: {err.strerror or err}")
+        return []
+    except UnicodeDecodeError as err:
+        result.errors.append(f"{path}: not UTF-8 text: {err.reason} at byte {err.start}")
+        return []
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        result.errors.append(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}")
+        return []
+    except (SigmaError, ValueError, TypeError, AttributeError, KeyError) as err:
+        # pySigma meets documents that are not rules (a list, a string) with plain exceptions
+        result.errors.append(f"{path}: not a Sigma rule: {_message(err)}")
+        return []
+    result.errors += [_error(path, err) for err in collection.errors]
+    result.errors += [f"{path}: filter '{item.title}': Sigma filters are not supported"
+                      for item in collection.filters]
+    rules: list[SigmaRule] = []
+    for item in collection.rules:
+        if not isinstance(item, SigmaRule):
+            result.errors.append(f"{path}: rule '{item.title}': correlation rules are not "
+                                 f"supported (runwatch matches single events)")
+        elif not item.errors:  # a rule's own errors are already in collection.errors
+            rules.append(item)
+    if not collection.rules and not collection.errors and not collection.filters:
+        result.errors.append(f"{path}: no Sigma rule in the file")
+    return rules
 
-    def required(node: object) -> set[str] | None:
-        if isinstance(node, ConditionFieldEqualsValueExpression) and node.field == "type" and \
-                isinstance(node.value, SigmaString) and not node.value.contains_special():
-            return {str(node.value).upper()}
-        if isinstance(node, ConditionAND):
-            found = [r for arg in node.args if (r := required(arg)) is not None]
-            return found[0] if found else None
-        if isinstance(node, ConditionOR):
-            branches = [required(arg) for arg in node.args]
-            if any(b is None for b in branches):
-                return None
-            return set().union(*branches)  # type: ignore[arg-type]
-        return None
 
-    types = [required(tree) for tree in trees]
-    if len(types) == 1 and types[0] is not None and len(types[0]) == 1:
-        return next(iter(types[0]))
+def _load_rule(rule: SigmaRule, path: Path, result: SigmaLoadResult, min_level: str,
+               kernel_min_level: str | None) -> None:
+    level = rule.level.name.lower() if rule.level is not None else "medium"
+    source = rule.logsource
+    route = route_for(source.product, source.category, source.service)
+    if route is None:
+        result.inactive.append(InactiveSigmaRule(
+            str(path), rule.title, f"no events for logsource product={source.product} "
+                                   f"category={source.category} service={source.service}"))
+        return
+    least = kernel_min_level if kernel_min_level and route.name in KERNEL_ROUTES else min_level
+    if level in LEVELS and list(LEVELS).index(level) < list(LEVELS).index(least):
+        result.inactive.append(InactiveSigmaRule(str(path), rule.title,
+                                                 f"level {level} is below {least}"))
+        return
+    unsupported = _byte_modifier(rule)
+    if unsupported is not None:
+        name, item = unsupported
+        result.errors.append(f"{_where(path, item)}: rule '{rule.title}': modifier {name} "
+                             f"encodes values as UTF-16 bytes; runwatch's events hold text")
+        return
+    split = _split_identifier(rule)
+    if split is not None:
+        result.errors.append(f"{path}: rule '{rule.title}': detection '{split}' begins with an "
+                             f"operator word, which pySigma 1.x reads apart ('notepad' as "
+                             f"'not epad'); rename it")
+        return
+    try:
+        trees = [condition.parse() for condition in rule.detection.parsed_condition]
+        condition = compile_condition(trees, route, f"<sigma {path}>")
+    except Unmapped as err:
+        result.inactive.append(InactiveSigmaRule(str(path), rule.title, str(err)))
+        return
+    except UnsupportedSigma as err:
+        result.errors.append(f"{path}: rule '{rule.title}': {err}")
+        return
+    except SigmaError as err:
+        result.errors.append(f"{_error(path, err)} (rule '{rule.title}')")
+        return
+    result.active.append(CompiledSigmaRule(
+        id=str(rule.id or ""), title=rule.title, description=rule.description or "",
+        author=rule.author or "unknown (the rule names no author)", level=level,
+        priority=LEVELS.get(level, Priority.WARNING), tags=tuple(str(tag) for tag in rule.tags),
+        path=str(path), rule_set=_rule_set(path), route=route, condition=condition))
+
+
+def _split_identifier(rule: SigmaRule) -> str | None:
+    """A detection named like `notepad` or `order` that a condition uses: pySigma 1.x's
+    condition grammar takes its start for the operator (fixed in pySigma 2)."""
+    for name in rule.detection.detections:
+        if _OPERATOR_START.match(name) and any(
+                re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", condition)
+                for condition in rule.detection.condition):
+            return name
     return None
 
 
-def _key_values(trees: Sequence[object]) -> tuple[str | None, frozenset[str]]:
-    """The first field (other than an auditd record's type) that an AND requires to equal one of
-    a few plain strings: matching can skip the rule for records holding none of them."""
-    from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
-    from sigma.types import SigmaString
+def _byte_modifier(rule: SigmaRule) -> tuple[str, SigmaDetectionItem] | None:
+    def items(detection: SigmaDetection) -> Iterable[SigmaDetectionItem]:
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                yield from items(item)
+            else:
+                yield item
+    for detection in rule.detection.detections.values():
+        for item in items(detection):
+            for modifier in item.modifiers:
+                if modifier in _BYTE_MODIFIERS:
+                    return _BYTE_MODIFIERS[modifier], item
+    return None
 
-    def plain(node: object) -> tuple[str, str] | None:
-        if isinstance(node, ConditionFieldEqualsValueExpression) and \
-                type(node.value) is SigmaString and not node.value.contains_special():
-            return node.field, str(node.value).lower()
-        return None
 
-    def values_of(node: object) -> tuple[str, frozenset[str]] | None:
-        if (one := plain(node)) is not None:
-            return one[0], frozenset({one[1]})
-        if isinstance(node, ConditionOR) and node.args:
-            found = [plain(arg) for arg in node.args]
-            fields = {f[0] for f in found if f is not None}
-            if all(f is not None for f in found) and len(fields) == 1:
-                return fields.pop(), frozenset(f[1] for f in found if f is not None)
-        return None
+def _where(path: Path, item: SigmaDetectionItem) -> str:
+    """`path:line` of a detection item's key (`CommandLine|wide|contains:`), when found."""
+    key = f"{item.field or ''}|"
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if key in line and ":" in line:
+            return f"{path}:{number}"
+    return str(path)
 
-    if len(trees) != 1 or not isinstance(trees[0], ConditionAND):
-        return None, frozenset()
-    for arg in trees[0].args:
-        if (key := values_of(arg)) is not None and key[0] != "type":
-            return key
-    return None, frozenset()
+
+def _rule_set(path: Path) -> str:
+    """SigmaHQ's rule set and licence for rules kept in its layout (beside the DRL's text);
+    otherwise the file itself, the only thing runwatch knows of a local rule's origin."""
+    if any(_has_drl(folder) for folder in path.resolve().parents):
+        return RULE_SET
+    return f"local rule file {path}"
+
+
+@functools.lru_cache(maxsize=256)
+def _has_drl(folder: Path) -> bool:
+    return (folder / _DRL_FILE).is_file()
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, SigmaError) and err.args:
+        return str(err.args[0])
+    return str(err) or type(err).__name__
+
+
+def _error(path: Path, err: SigmaError) -> str:
+    line = err.source.line if err.source is not None else None
+    return f"{path}{f':{line}' if line is not None else ''}: {_message(err)}"
