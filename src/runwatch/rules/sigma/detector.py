@@ -13,7 +13,7 @@ from runwatch.event import Event
 from runwatch.rules.base import ListedRule, ListedRuleset
 from runwatch.rules.sigma.compiler import reader_of
 from runwatch.rules.sigma.loader import CompiledSigmaRule
-from runwatch.rules.sigma.logsources import Record, Route
+from runwatch.rules.sigma.logsources import Accessor, Record, Route
 from runwatch.rules.sigma.values import text_of
 
 Reader = Callable[[Record], object]
@@ -147,8 +147,8 @@ class SigmaDetector:
 
 class _OutputFields:
     """An alert's output fields: the rule (`sigma.*`), the event fields that tell its story
-    and those the rule read; a field read from an auditd record or a Kubernetes object, which
-    has no Falco name, as `sigma.field.<Sigma name>`."""
+    and those the rule read; a Sigma field that is not one Falco field as it stands (an auditd
+    record's key, a path of a Kubernetes object, sudo's USER) as `sigma.field.<Sigma name>`."""
 
     def __init__(self, rule: CompiledSigmaRule) -> None:
         self.meta: dict[str, object] = {
@@ -158,7 +158,7 @@ class _OutputFields:
         self.falco = tuple(dict.fromkeys([*rule.route.telling, *read]))
         self.raw = [(f"sigma.field.{name}", reader_of(accessor, rule.route))
                     for name, accessor in rule.condition.fields.items()
-                    if not accessor.reads and not name.startswith("<")]
+                    if not name.startswith("<") and not _is_plain(accessor)]
 
     def render(self, event: Event, record: Record) -> tuple[dict[str, object], str]:
         fields: dict[str, object] = {key: event[key] for key in self.falco
@@ -170,6 +170,10 @@ class _OutputFields:
         told = " ".join(f"{key}={_one_line(value)}" for key, value in fields.items())
         fields.update(self.meta)
         return fields, told
+
+
+def _is_plain(accessor: Accessor) -> bool:
+    return len(accessor.reads) == 1 and accessor.expr == f"r.get({accessor.reads[0]!r})"
 
 
 def _one_line(value: object) -> str:
