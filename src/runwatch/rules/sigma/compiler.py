@@ -22,7 +22,7 @@ from sigma.types import (SigmaBool, SigmaCasedString, SigmaCIDRExpression, Sigma
                          SigmaRegularExpression, SigmaString, SigmaTimestampPart)
 
 from runwatch.rules.sigma.logsources import Accessor, Record, Route
-from runwatch.rules.sigma.values import (Shape, UnsupportedSigma, as_number, keyword_shape,
+from runwatch.rules.sigma.values import (Shape, UnsupportedSigma, keyword_shape,
                                          network_test, regex_pattern, string_shape, text_of,
                                          value_test, wildcard_pattern, wildcards_pattern)
 
@@ -97,10 +97,11 @@ def _is_null(found: object) -> bool:
     return found is None or found == []
 
 
-_HELPERS: dict[str, object] = {"type": type, "str": str, "any": any, "all": all, "map": map,
+_HELPERS: dict[str, object] = {"type": type, "any": any, "all": all, "map": map,
                                "_any_item": _any_item, "_all_contained": _all_contained,
-                               "_same": _same, "_is_null": _is_null, "_number": as_number,
+                               "_same": _same, "_is_null": _is_null,
                                "_lower": lambda v: None if v is None else text_of(v)}
+"""Names the generated code calls (builtins bound here are found without a second lookup)."""
 
 
 @dataclass(slots=True)
@@ -234,13 +235,10 @@ class _Code:
                 f"{self.source_of(name)}) is str else _x is not None and "
                 f"_all_contained(_x, {wanted})")
 
-    def tested(self, name: str | None, test: Callable[[object], bool],
-               fast: str | None = None) -> str:
+    def tested(self, name: str, test: Callable[[object], bool], fast: str | None = None) -> str:
         """A field against a test of one scalar value; `fast` is the inline form on a str."""
         call = self.const(test)
         fast = fast or f"{call}(_x)"
-        if name is None:
-            return f"(_x := {self.source_of(None)}) is not None and {fast}"
         return (f"{fast} if type(_x := {self.source_of(name)}) is str else "
                 f"_x is not None and _any_item(_x, {call})")
 

@@ -67,14 +67,16 @@ class Route:
 
 def _one_entry_cache(compute: Callable[[Record], str | None]) -> Callable[[Record], str | None]:
     """`compute` remembered for the last record: every keyword rule meeting a record reads its
-    text once. The cache holds the record, so its identity cannot be reused while cached."""
-    last: list[object] = [None, None]
+    text once. The cache holds the record, so its identity cannot be reused while cached; the
+    pair is swapped whole, so a reader never sees one record's text under another."""
+    last: list[tuple[object, str | None]] = [(None, None)]
 
     def cached(record: Record) -> str | None:
-        if last[0] is record:
-            return last[1]  # type: ignore[return-value]
+        seen, text = last[0]
+        if seen is record:
+            return text
         text = compute(record)
-        last[0], last[1] = record, text
+        last[0] = (record, text)
         return text
     return cached
 
