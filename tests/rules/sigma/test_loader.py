@@ -94,11 +94,18 @@ def test_a_broken_file_is_an_error_with_its_line_and_the_others_still_load(
         "detection:\n  sel:\n    a0: x\n  condition: sel and missing\n")
     (tmp_path / "d_list.yml").write_text("- just\n- a list\n")
     rule_file("    selection:\n        a0: ls\n    condition: selection", name="e_good.yml")
+    rule_file("    selection:\n        a0|nosuch: ls\n    condition: selection", name="f_mod.yml")
+    rule_file("    selection:\n        a0|re: '(ls'\n    condition: selection", name="g_re.yml")
+    (tmp_path / "h_empty.yml").write_text("")
     result = load_sigma_rules([tmp_path])
     assert [Path(rule.path).name for rule in result.active] == ["a_good.yml", "e_good.yml"]
     errors = dict(error.split(": ", 1) for error in result.errors)
     assert set(errors) == {f"{tmp_path / 'b_yaml.yml'}:4", f"{tmp_path / 'c_condition.yml'}",
-                           f"{tmp_path / 'd_list.yml'}"}
+                           f"{tmp_path / 'd_list.yml'}", f"{tmp_path / 'f_mod.yml'}",
+                           f"{tmp_path / 'g_re.yml'}", f"{tmp_path / 'h_empty.yml'}"}
+    assert errors[f"{tmp_path / 'f_mod.yml'}"] == "rule 'Test rule': Unknown modifier 'nosuch'"
+    assert errors[f"{tmp_path / 'g_re.yml'}"].startswith("rule 'Test rule': Regular expression")
+    assert errors[f"{tmp_path / 'h_empty.yml'}"] == "no Sigma rule in the file"
     assert "not valid YAML" in errors[f"{tmp_path / 'b_yaml.yml'}:4"]
     assert "'missing' not defined" in errors[f"{tmp_path / 'c_condition.yml'}"]
     assert errors[f"{tmp_path / 'd_list.yml'}"].startswith("not a Sigma rule")

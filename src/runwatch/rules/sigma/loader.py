@@ -117,7 +117,10 @@ def _read_rules(path: Path, result: SigmaLoadResult) -> list[SigmaRule]:
         # pySigma meets documents that are not rules (a list, a string) with plain exceptions
         result.errors.append(f"{path}: not a Sigma rule: {_message(err)}")
         return []
-    result.errors += [_error(path, err) for err in collection.errors]
+    owned = {id(err) for item in collection.rules for err in item.errors}
+    result.errors += [_error(path, err) for err in collection.errors if id(err) not in owned]
+    result.errors += [_error(path, err, item.title) for item in collection.rules
+                      for err in item.errors]
     result.errors += [f"{path}: filter '{item.title}': Sigma filters are not supported"
                       for item in collection.filters]
     rules: list[SigmaRule] = []
@@ -125,7 +128,7 @@ def _read_rules(path: Path, result: SigmaLoadResult) -> list[SigmaRule]:
         if not isinstance(item, SigmaRule):
             result.errors.append(f"{path}: rule '{item.title}': correlation rules are not "
                                  f"supported (runwatch matches single events)")
-        elif not item.errors:  # a rule's own errors are already in collection.errors
+        elif not item.errors:
             rules.append(item)
     if not collection.rules and not collection.errors and not collection.filters:
         result.errors.append(f"{path}: no Sigma rule in the file")
@@ -169,7 +172,7 @@ def _load_rule(rule: SigmaRule, path: Path, result: SigmaLoadResult, min_level: 
         result.errors.append(f"{path}: rule '{rule.title}': {err}")
         return
     except SigmaError as err:
-        result.errors.append(f"{_error(path, err)} (rule '{rule.title}')")
+        result.errors.append(_error(path, err, rule.title))
         return
     result.active.append(CompiledSigmaRule(
         id=str(rule.id or ""), title=rule.title, description=rule.description or "",
@@ -232,6 +235,7 @@ def _message(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-def _error(path: Path, err: SigmaError) -> str:
+def _error(path: Path, err: SigmaError, title: str | None = None) -> str:
     line = err.source.line if err.source is not None else None
-    return f"{path}{f':{line}' if line is not None else ''}: {_message(err)}"
+    rule = f"rule '{title}': " if title is not None else ""
+    return f"{path}{f':{line}' if line is not None else ''}: {rule}{_message(err)}"
