@@ -104,8 +104,12 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
     rules = config.rules if config.rules.files else \
         msgspec.structs.replace(config.rules, files=[str(path) for path in default_rules_files(config)])
     falco, _ = load_detector(rules, config.resolved_hostname)
+    sigma = load_sigma_detector(config.rules.sigma, config.resolved_hostname) \
+        if config.rules.sigma.enabled else None
     if event_types is None:
         event_types = falco.ruleset.required_event_types()
+        if sigma is not None:
+            event_types |= sigma.required_event_types()
         if config.profiles.enabled and config.sources.runtime.enabled != "false":
             event_types |= OBSERVED_EVENT_TYPES
     store = open_store(config.resolved_store_url)
@@ -127,8 +131,8 @@ def build_pipeline(config: Config, event_types: frozenset[str] | None = None) ->
         enrichers.append(SecretRedactor(_secret_rules(logs.secret_rules)))
     detectors: list[Detector] = [ThresholdDetector(config.rules.thresholds, config.resolved_hostname),
                                  falco]
-    if config.rules.sigma.enabled:
-        detectors.append(load_sigma_detector(config.rules.sigma, config.resolved_hostname))
+    if sigma is not None:
+        detectors.append(sigma)
     if logs.enabled and logs.redact_secrets:
         detectors.append(SecretLeakDetector(config.resolved_hostname))
     if config.anomaly.rates.enabled:
