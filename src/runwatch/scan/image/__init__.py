@@ -6,6 +6,7 @@ from runwatch.scan.image.base import Analysis, Analyzer, OSRelease, Package, Pac
 from runwatch.scan.image.contents import ImageContents, read_image_contents
 from runwatch.scan.image.dpkg import DpkgAnalyzer
 from runwatch.scan.image.os_release import OSReleaseAnalyzer
+from runwatch.scan.image.podman import save_image
 from runwatch.scan.image.python import PythonAnalyzer
 
 ANALYZERS: dict[str, Analyzer] = {
@@ -17,4 +18,4 @@ ANALYZERS: dict[str, Analyzer] = {
 
 __all__ = ["ANALYZERS", "Analysis", "Analyzer", "ApkAnalyzer", "DpkgAnalyzer", "ImageAnalysis",
            "ImageContents", "OSRelease", "OSReleaseAnalyzer", "Package", "PackageType",
-           "PythonAnalyzer", "analyze_image", "read_image_contents"]
+           "PythonAnalyzer", "analyze_image", "read_image_contents", "save_image"]
