@@ -64,7 +64,9 @@ def _global(
 def main() -> None:
     """Entry point of the console script."""
     try:
-        app(standalone_mode=False)
+        exit_code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
+        if isinstance(exit_code, int) and exit_code:
+            sys.exit(exit_code)
     except RunwatchError as err:
         if _state["debug"]:
             logging.getLogger(__name__).exception("runwatch failed")
