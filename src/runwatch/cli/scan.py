@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import tempfile
 from collections import Counter
@@ -70,7 +71,10 @@ def image(
     elif output_format is OutputFormat.CYCLONEDX:
         typer.echo(report.to_cyclonedx())
     else:
-        _print_table(report, Console(highlight=False, soft_wrap=True), osv_dir is not None)
+        out = Console(highlight=False)
+        if not out.is_terminal:  # a pipe or a CI log: do not squeeze the table into 80 columns
+            out = Console(highlight=False, width=160)
+        _print_table(report, out, osv_dir is not None)
     if fail_on is not None and (failing := report.at_or_above(fail_on)):
         err.print(f"{len(failing)} vulnerabilit{'y' if len(failing) == 1 else 'ies'} rated "
                   f"{fail_on} or worse")
@@ -82,7 +86,8 @@ def _scan(name_or_path: str, database: OsvDatabase) -> ScanReport:
     if path.exists():
         return scan_image(path, database)
     with tempfile.TemporaryDirectory(prefix="runwatch-scan-") as workdir:
-        return scan_image(save_image(name_or_path, Path(workdir)), database, name=name_or_path)
+        report = scan_image(save_image(name_or_path, Path(workdir)), database, name=name_or_path)
+    return dataclasses.replace(report, source=f"podman:{name_or_path}")
 
 
 def _print_table(report: ScanReport, console: Console, matched: bool) -> None:
@@ -99,11 +104,13 @@ def _print_table(report: ScanReport, console: Console, matched: bool) -> None:
     if not report.findings:
         return
     table = Table(show_lines=False)
-    for column in ("severity", "id", "aliases", "package", "installed", "fixed", "summary"):
-        table.add_column(column, overflow="fold")
+    for column in ("severity", "id", "CVE", "package", "installed", "fixed"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("summary", overflow="fold", min_width=20)
     for finding in report.findings:
         table.add_row(f"[{_STYLES[finding.severity]}]{finding.severity}[/]", escape(finding.id),
-                      escape(", ".join(finding.aliases)), escape(finding.package.name),
+                      escape(" ".join(a for a in finding.aliases if a.startswith("CVE-"))),
+                      escape(finding.package.name),
                       escape(finding.installed_version), escape(finding.fixed_version or ""),
                       escape(finding.summary))
     console.print(table)
