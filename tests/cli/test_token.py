@@ -28,7 +28,7 @@ def test_create_prints_only_the_token_and_the_store_keeps_only_its_hash(tmp_path
     try:
         record = verify_token(store.auth, token)
         assert record is not None and record.role == "viewer" and record.name == "ci bot"
-        assert token.rsplit("_", 1)[1] not in (tmp_path / "runwatch.db").read_bytes().decode("latin-1")
+        assert token.split("_", 2)[2] not in (tmp_path / "runwatch.db").read_bytes().decode("latin-1")
     finally:
         store.close()
 
