@@ -321,8 +321,10 @@ _REGISTRY: list[Field] = [
     Field("audit.records", FieldType.LIST, "the group's records: raw auditd keys to decoded "
           "values, with 'type' (SYSCALL, EXECVE, PATH, ...)", is_list=True),
     *_fields(I, ("audit.sequence", "the group's serial number (msg=audit(TIME:SERIAL))")),
-    *_fields(S, ("audit.type", "the group's main record type: SYSCALL, or the first record's"),
-             ("audit.key", "the audit rule's key (-k) that logged the group")),
+    *_fields(S, ("audit.type", "the group's main record type: the first record's (USER_LOGIN, "
+                 "AVC, ...), SYSCALL when the syscall's own records lead"),
+             ("audit.key", "the audit rule's key (-k) that logged the group; several keys "
+              "joined by ','")),
 ]
 
 FIELDS: dict[str, Field] = {field.name: field for field in _REGISTRY}
