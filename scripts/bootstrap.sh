@@ -14,7 +14,7 @@ say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
 run_packages=(bpftrace)
 test_packages=(bpftrace podman runc busybox-static uidmap slirp4netns conntrack gcc libc6-dev
-               postgresql chromium curl)
+               postgresql chromium curl debootstrap)
 bench_packages=("${test_packages[@]}" clang llvm bpftool libbpf-dev)
 
 missing_packages() {
