@@ -22,6 +22,7 @@ from runwatch.cli.profile import profile_app
 from runwatch.cli.respond import respond_app
 from runwatch.cli.rules import rules_app
 from runwatch.cli.run import run
+from runwatch.cli.scan import scan_app
 from runwatch.cli.token import token_app
 from runwatch.errors import RunwatchError
 
@@ -39,6 +40,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(respond_app, name="respond")
 app.add_typer(profile_app, name="profile")
 app.add_typer(token_app, name="token")
+app.add_typer(scan_app, name="scan")
 
 _state = {"debug": False}
 
@@ -62,7 +64,9 @@ def _global(
 def main() -> None:
     """Entry point of the console script."""
     try:
-        app(standalone_mode=False)
+        exit_code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
+        if isinstance(exit_code, int) and exit_code:
+            sys.exit(exit_code)
     except RunwatchError as err:
         if _state["debug"]:
             logging.getLogger(__name__).exception("runwatch failed")
